@@ -1,0 +1,321 @@
+/*
+ * What the responder, the scheduler and the CLI share: configuration,
+ * logging, numbers and time, base64url, PASETO/PASERK tokens, credential
+ * secrets and the request validation table.
+ */
+#ifndef HS_COMMON_H
+#define HS_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "limits.h"
+
+#define HS_UUID_LEN 36
+
+/* ---- util.c: numbers and strings ---- */
+
+/*
+ * strtonum(3)-style: parse a decimal integer in [min, max].  Returns 0 and
+ * sets *out, or -1 and sets *errstr to "invalid", "too small" or "too large".
+ */
+int	 hs_strtonum(const char *s, long long min, long long max,
+	    long long *out, const char **errstr);
+/* strlcpy semantics; returns -1 when the source did not fit. */
+int	 hs_strlcpy(char *dst, const char *src, size_t size);
+char	*hs_strdup(const char *s);	/* aborts on allocation failure */
+void	*hs_xmalloc(size_t n);		/* aborts on allocation failure */
+/* Reads a whole file up to max bytes; NUL-terminates. NULL + errno on error. */
+char	*hs_read_file(const char *path, size_t max, size_t *len);
+/* Lower-case canonical uuid check: "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx". */
+int	 hs_is_uuid(const char *s);
+/* Writes 36 chars + NUL of a random version-4 uuid. */
+void	 hs_uuid_random(char out[HS_UUID_LEN + 1]);
+
+/* ---- time.c ---- */
+
+/*
+ * RFC 3339 date-time ("2026-11-30T21:09:06Z", "...+02:00", fractions
+ * allowed and truncated) to Unix seconds.  Returns 0, or -1 when s is not
+ * a valid RFC 3339 date-time.
+ */
+int	 hs_time_parse(const char *s, int64_t *out);
+/* Unix seconds to "YYYY-MM-DDTHH:MM:SSZ" (out needs 21 bytes). */
+void	 hs_time_format(int64_t t, char out[21]);
+
+/* ---- log.c: one key=value line per event on stderr ---- */
+
+enum hs_log_level { HS_LOG_DEBUG, HS_LOG_INFO, HS_LOG_WARN, HS_LOG_ERROR };
+
+void	 hs_log_init(const char *prog, enum hs_log_level min);
+int	 hs_log_level_parse(const char *s, enum hs_log_level *out);
+/*
+ * Writes "ts=... level=... prog=... pid=... event=EVENT " followed by the
+ * formatted rest, which must itself be key=value pairs.  Values that come
+ * from outside go through hs_logq() first.
+ */
+void	 hs_log(enum hs_log_level lvl, const char *event, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* Quotes and escapes s for a log value into buf (always NUL-terminated). */
+const char *hs_logq(char *buf, size_t size, const char *s);
+
+/* ---- config.c ---- */
+
+struct hs_config {
+	char	*path;			/* file it came from, or NULL */
+	char	*api_database;		/* libpq conninfo of the responder */
+	char	*sched_database;	/* libpq conninfo of hostscand */
+	char	*admin_database;	/* libpq conninfo of hostscanctl */
+	char	*keyring;		/* k4.public lines; env HOSTSCAN_KEYRING */
+	char	*signing_key;		/* k4.secret; env HOSTSCAN_SIGNING_KEY */
+	char	*master_key;		/* credential keys; env HOSTSCAN_MASTER_KEY */
+	char	*sql_dir;		/* migrations; env HOSTSCAN_SQL_DIR */
+	char	*token_issuer;		/* NULL: not set, not checked */
+	char	*token_audience;	/* NULL: not set, not checked */
+	char	*listen;		/* "unix:/path" or "host:port" */
+	char	*listen_group;		/* group of the UNIX socket, or NULL */
+	char	*trusted_proxies;	/* comma-separated addresses, or NULL */
+	long	 listen_mode;		/* UNIX socket mode, default 0660 */
+	long	 workers;
+	long	 max_body_bytes;
+	long	 max_hosts;
+	long	 page_default;
+	long	 page_max;
+	long	 token_leeway;
+	long	 token_default_ttl;
+	long	 token_max_ttl;
+	long	 db_connect_timeout;
+	long	 retry_after;
+	long	 shutdown_grace;
+	int	 log_requests;
+	enum hs_log_level log_level;
+};
+
+/* The config path: arg, else $HOSTSCAN_CONFIG, else SYSCONFDIR/hostscan/hostscan.conf. */
+const char *hs_config_path(const char *arg);
+void	 hs_config_defaults(struct hs_config *c);
+/*
+ * Loads "key = value" lines (# comments) over the defaults, then applies
+ * the environment overrides named above.  A missing file is an error only
+ * when required is set.  Returns 0, or -1 with a message in err.
+ */
+int	 hs_config_load(struct hs_config *c, const char *path, int required,
+	    char *err, size_t errlen);
+void	 hs_config_free(struct hs_config *c);
+
+/* ---- b64.c: base64url without padding (RFC 4648 section 5) ---- */
+
+size_t	 hs_b64url_len(size_t binlen);		/* encoded length, without NUL */
+/* Encodes; out must hold hs_b64url_len(n) + 1 bytes. */
+void	 hs_b64url_encode(const unsigned char *in, size_t n, char *out);
+/*
+ * Strict decode: rejects padding, characters outside the alphabet and
+ * non-zero trailing bits.  Returns 0 and sets *outlen, or -1.
+ */
+int	 hs_b64url_decode(const char *in, size_t inlen, unsigned char *out,
+	    size_t outcap, size_t *outlen);
+
+/* ---- token.c: PASETO v4.public, PASERK k4.* ---- */
+
+enum hs_token_err {
+	HS_TOKEN_OK = 0,
+	HS_TOKEN_TOO_LONG,
+	HS_TOKEN_MALFORMED,		/* not header.payload[.footer], bad base64 */
+	HS_TOKEN_WRONG_HEADER,		/* not "v4.public." */
+	HS_TOKEN_BAD_FOOTER,		/* footer not {"kid":"k4.pid..."} */
+	HS_TOKEN_UNKNOWN_KEY,
+	HS_TOKEN_BAD_SIGNATURE,
+	HS_TOKEN_BAD_CLAIMS,		/* payload not JSON, missing/wrong claims */
+	HS_TOKEN_EXPIRED,
+	HS_TOKEN_NOT_YET_VALID,
+	HS_TOKEN_WRONG_ISSUER,
+	HS_TOKEN_WRONG_AUDIENCE,
+	HS_TOKEN_REVOKED,		/* set by callers that check revocation */
+	HS_TOKEN_INTERNAL
+};
+const char *hs_token_strerror(enum hs_token_err);
+
+#define HS_PASERK_PUBLIC_LEN	(10 + 43)	/* "k4.public." + 32 bytes */
+#define HS_PASERK_SECRET_LEN	(10 + 86)	/* "k4.secret." + 64 bytes */
+#define HS_PASERK_PID_LEN	(7 + 44)	/* "k4.pid." + 33 bytes */
+
+int	 hs_paserk_public_encode(const unsigned char pk[32],
+	    char out[HS_PASERK_PUBLIC_LEN + 1]);
+int	 hs_paserk_public_decode(const char *s, unsigned char pk[32]);
+int	 hs_paserk_secret_encode(const unsigned char sk[64],
+	    char out[HS_PASERK_SECRET_LEN + 1]);
+/* Also checks that the second half of sk is the public key of its seed. */
+int	 hs_paserk_secret_decode(const char *s, unsigned char sk[64]);
+int	 hs_paserk_pid(const unsigned char pk[32], char out[HS_PASERK_PID_LEN + 1]);
+
+/*
+ * The signature layer.  Sign returns a malloc'd token.  Verify checks the
+ * header and the Ed25519 signature over PAE(h, m, f, i) and returns the
+ * malloc'd payload and footer (NUL-terminated; footer "" when absent).
+ */
+enum hs_token_err hs_paseto_sign(const unsigned char sk[64],
+	    const char *payload, size_t plen, const char *footer, size_t flen,
+	    const char *implicit, size_t ilen, char **token);
+enum hs_token_err hs_paseto_verify(const char *token, size_t tlen,
+	    const unsigned char pk[32], const char *implicit, size_t ilen,
+	    char **payload, size_t *plen, char **footer, size_t *flen);
+/* Decodes the (unverified) footer of a v4.public token; malloc'd. */
+enum hs_token_err hs_paseto_footer(const char *token, size_t tlen,
+	    char **footer, size_t *flen);
+
+struct hs_pubkey {
+	unsigned char	pk[32];
+	char		pid[HS_PASERK_PID_LEN + 1];
+};
+
+struct hs_keyring {
+	char		*path;
+	struct hs_pubkey keys[HS_MAX_KEYRING_KEYS];
+	size_t		 n;
+	struct timespec	 mtime;		/* what the loaded file looked like */
+	ino_t		 ino;
+	off_t		 size;
+};
+
+/* Loads one k4.public per line (blank lines and # comments allowed). */
+int	 hs_keyring_load(struct hs_keyring *kr, const char *path,
+	    char *err, size_t errlen);
+/*
+ * Re-reads the file when its inode, size or mtime changed (or force).
+ * Returns 1 when reloaded, 0 when unchanged, -1 on error (old keys kept).
+ */
+int	 hs_keyring_refresh(struct hs_keyring *kr, int force,
+	    char *err, size_t errlen);
+const struct hs_pubkey *hs_keyring_find(const struct hs_keyring *kr,
+	    const char *pid);
+void	 hs_keyring_free(struct hs_keyring *kr);
+
+struct hs_claims {
+	char	*sub;
+	char	*name;			/* NULL when absent */
+	char	*jti;
+	char	*roles[HS_MAX_ROLES];
+	size_t	 nroles;
+	int64_t	 exp;
+	int64_t	 iat, nbf;
+	int	 has_iat, has_nbf;
+};
+
+struct hs_token_policy {
+	const char	*issuer;	/* NULL: iss not checked */
+	const char	*audience;	/* NULL: aud not checked */
+	int64_t		 now;		/* Unix seconds; injected for tests */
+	int64_t		 leeway;	/* seconds, <= HS_MAX_TOKEN_LEEWAY */
+};
+
+/* Full check: footer kid in keyring, signature, claims. */
+enum hs_token_err hs_token_verify(const struct hs_keyring *kr,
+	    const char *token, const struct hs_token_policy *pol,
+	    struct hs_claims *out);
+void	 hs_claims_free(struct hs_claims *c);
+int	 hs_claims_has_role(const struct hs_claims *c, const char *role);
+/* Mints a token with a random jti (jti_out needs HS_UUID_LEN + 1). */
+enum hs_token_err hs_token_issue(const unsigned char sk[64], const char *sub,
+	    const char *name, const char *const *roles, size_t nroles,
+	    int64_t now, int64_t ttl, const char *issuer, const char *audience,
+	    char **token, char *jti_out);
+
+/* ---- secret.c: credential secrets under the master key file ---- */
+
+#define HS_MASTER_ID_LEN 16
+
+struct hs_master_key {
+	char		id[HS_MASTER_ID_LEN + 1];
+	unsigned char	key[32];
+};
+
+struct hs_master_keys {
+	struct hs_master_key *k;	/* sodium_malloc'd; k[0] is current */
+	size_t		 n;
+};
+
+/*
+ * The master key file holds lines "ID BASE64URL-KEY"; the first line is
+ * the key new secrets are sealed with, the others still open old ones.
+ */
+int	 hs_master_load(const char *path, struct hs_master_keys *mk,
+	    char *err, size_t errlen);
+/* Creates the file (0600) or puts a new key first.  */
+int	 hs_master_generate(const char *path, char *err, size_t errlen);
+void	 hs_master_free(struct hs_master_keys *mk);
+/* box = nonce || crypto_secretbox_easy(msg); malloc'd. */
+int	 hs_secret_seal(const struct hs_master_keys *mk, const unsigned char *msg,
+	    size_t len, char key_id[HS_MASTER_ID_LEN + 1], unsigned char **box,
+	    size_t *boxlen);
+/* msg is sodium_malloc'd (free with sodium_free), NUL-terminated. */
+int	 hs_secret_open(const struct hs_master_keys *mk, const char *key_id,
+	    const unsigned char *box, size_t boxlen, unsigned char **msg,
+	    size_t *len);
+
+/* ---- validate.c: HostScanJobRequest, one table of pure checks ---- */
+
+extern const char *const hs_action_status_names[];	/* 11 */
+extern const char *const hs_failure_reason_names[];	/* 12 */
+extern const char *const hs_trust_action_names[];	/* 3 */
+extern const char *const hs_certificate_type_names[];	/* 3 */
+#define HS_N_ACTION_STATUS	11
+#define HS_N_FAILURE_REASON	12
+#define HS_N_TRUST_ACTION	3
+#define HS_N_CERTIFICATE_TYPE	3
+
+enum hs_action_status {
+	HS_QUEUED, HS_RUNNING, HS_COMPLETE, HS_FAILED, HS_CANCELLED,
+	HS_COMPLETED_WITH_ERRORS, HS_COMPLETED_NOT_RUN, HS_PAUSED,
+	HS_SCHEDULED, HS_UNKNOWN, HS_PENDING
+};
+
+/* One validated, normalised request item. */
+struct hs_host_req {
+	char	*dns_host_name;		/* NULL when absent */
+	char	*ip_address;		/* NULL when absent */
+	char	*os;
+	char	 credential_id[HS_UUID_LEN + 1];  /* "" when null or all-zero */
+	char	*credential_name;
+	char	*platform_name;
+	int	 accept_first;		/* acceptThumbprintOnFirstDiscovery */
+	int	 trust_action;		/* -1 when null */
+	int	 certificate_type;	/* -1 when null */
+	char	*trusted_thumbprint;	/* normalised, NULL when absent */
+	int	 ssh_port;		/* 22 when null or 0 */
+	char	*source;
+};
+
+/*
+ * Pure field checks: NULL when s is acceptable, else the message that goes
+ * into the problem body's errors list.  Thumbprint writes its normalised
+ * form ("SHA256:...", "MD5:xx:...", or 40 upper-case hex) into norm.
+ */
+const char *hs_check_dns_name(const char *s);
+const char *hs_check_ip(const char *s);
+const char *hs_check_uuid(const char *s);
+const char *hs_check_thumbprint(const char *s, char *norm, size_t normsize);
+/*
+ * Enum from JSON: a case-insensitive name or a 0-based integer position.
+ * Returns the index, -1 for JSON null, or -2 when v is not acceptable.
+ */
+int	 hs_enum_parse(const char *const *names, size_t n, const json_t *v);
+
+/* errors is a JSON object: path -> [messages]; adds one message. */
+void	 hs_errors_add(json_t *errors, const char *path, const char *msg);
+
+/*
+ * Validates a parsed request body (must be a non-empty array of at most
+ * max_hosts objects) into *out (calloc'd array of *n items).  Every problem
+ * goes into errors under its "[i].field" path ("$" for the body itself).
+ * Returns 0 when errors stayed empty.  Credential and platform existence are
+ * not checked here (they need the database); see the callers.
+ */
+int	 hs_validate_hosts(const json_t *root, long max_hosts,
+	    struct hs_host_req **out, size_t *n, json_t *errors);
+void	 hs_host_reqs_free(struct hs_host_req *r, size_t n);
+
+#endif

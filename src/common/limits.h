@@ -1,0 +1,48 @@
+/*
+ * Every limit hostscan enforces, defaulted in one place.  The ones marked
+ * "config" can be overridden in hostscan.conf (see hostscan.conf(5) and
+ * the README); the others are hard bounds of the wire format.
+ */
+#ifndef HS_LIMITS_H
+#define HS_LIMITS_H
+
+/* config: max_body_bytes -- request body cap, enforced by the app too. */
+#define HS_DEFAULT_MAX_BODY_BYTES	(8L * 1024 * 1024)
+#define HS_MAX_MAX_BODY_BYTES		(256L * 1024 * 1024)
+/* config: max_hosts_per_request */
+#define HS_DEFAULT_MAX_HOSTS		10000L
+#define HS_MAX_MAX_HOSTS		1000000L
+/* config: workers (responder processes) */
+#define HS_DEFAULT_WORKERS		4L
+#define HS_MAX_WORKERS			256L
+/* config: page_default_limit, page_max_limit (GET /HostScanJob) */
+#define HS_DEFAULT_PAGE_LIMIT		100L
+#define HS_DEFAULT_PAGE_MAX		1000L
+/* config: token_leeway_seconds; the API contract caps it at 60 */
+#define HS_DEFAULT_TOKEN_LEEWAY		60L
+#define HS_MAX_TOKEN_LEEWAY		60L
+/* config: token_default_ttl, token_max_ttl (hostscanctl token issue) */
+#define HS_DEFAULT_TOKEN_TTL		3600L
+#define HS_DEFAULT_TOKEN_MAX_TTL	(366L * 86400)
+/* config: db_connect_timeout (seconds), retry_after_seconds (503) */
+#define HS_DEFAULT_DB_CONNECT_TIMEOUT	2L
+#define HS_DEFAULT_RETRY_AFTER		5L
+/* config: shutdown_grace_seconds -- how long SIGTERM waits for workers */
+#define HS_DEFAULT_SHUTDOWN_GRACE	10L
+
+/* Wire-format bounds (not configurable). */
+#define HS_MAX_DNS_NAME_LEN		253
+#define HS_MAX_DNS_LABEL_LEN		63
+#define HS_MAX_SOURCE_LEN		256
+#define HS_MAX_FIELD_LEN		1024	/* os, credentialName, platformName, thumbprint */
+#define HS_MAX_TOKEN_LEN		8192
+#define HS_MAX_HEADER_LEN		8192
+#define HS_MAX_KEYRING_KEYS		64
+#define HS_MAX_CONFIG_LINE		4096
+#define HS_MAX_SECRET_BYTES		65536
+#define HS_MAX_ROLES			32
+#define HS_MAX_CLAIM_LEN		1024	/* sub, name, jti, each role */
+#define HS_MAX_QUERY_LEN		2048
+#define HS_MAX_PATH_LEN			1024
+
+#endif
