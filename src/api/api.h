@@ -1,0 +1,132 @@
+/*
+ * hostscan.fcgi: the FastCGI (and CGI) responder of the HostScanJob API.
+ */
+#ifndef HS_API_H
+#define HS_API_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "common.h"
+
+/*
+ * The one error type of the responder; request.c maps each to its HTTP
+ * status, title and problem type in one table.
+ */
+enum api_err {
+	API_OK = 0,
+	API_BAD_REQUEST,	/* 400, malformed JSON or query */
+	API_VALIDATION,		/* 400 with an errors object */
+	API_UNAUTHORIZED,	/* 401 */
+	API_FORBIDDEN,		/* 403 */
+	API_NOT_FOUND,		/* 404 */
+	API_METHOD,		/* 405 */
+	API_LENGTH_REQUIRED,	/* 411 */
+	API_TOO_LARGE,		/* 413 */
+	API_UNSUPPORTED_TYPE,	/* 415 */
+	API_INTERNAL,		/* 500 */
+	API_UNAVAILABLE,	/* 503, database down */
+	API__MAX
+};
+
+/* Where a request comes from: a FastCGI connection or the CGI environment. */
+struct io {
+	const char	*(*param)(struct io *, const char *);
+	long		 (*read)(struct io *, char *, size_t);
+	int		 (*write)(struct io *, const char *, size_t);
+	void		*ctx;
+};
+
+/* One worker's long-lived state. */
+struct worker {
+	const struct hs_config	*cfg;
+	struct hs_keyring	 keyring;
+	int			 keyring_ok;
+	PGconn			*db;
+};
+
+/* One request; req_free() releases everything it owns. */
+struct req {
+	struct io	*io;
+	struct worker	*w;
+	char		 trace[33];
+	const char	*method;	/* borrowed from io */
+	char		 path[HS_MAX_PATH_LEN];
+	const char	*query;		/* borrowed from io, never NULL */
+	char		 addr[64];	/* client address (trusted proxies applied) */
+	char		*body;		/* owned, NUL-terminated */
+	size_t		 body_len;
+	struct hs_claims claims;	/* owned once authenticated */
+	int		 authed;
+	int		 status;	/* what was answered, for the log */
+	const char	*auth_fail;	/* why a token was refused, for the log */
+	char		 allow[64];	/* Allow header of a 405 */
+	struct timespec	 start;
+};
+
+/* request.c */
+void	 req_init(struct req *, struct io *, struct worker *);
+void	 req_free(struct req *);
+const char *req_header(struct req *, const char *cgi_name);
+enum api_err req_read_body(struct req *, const char **detail);
+/* Sends 200-class JSON; steals nothing (value stays the caller's). */
+void	 reply_json(struct req *, int status, const json_t *value,
+	    const char *extra_headers);
+/* Sends a problem+json body; errors (may be NULL) is borrowed. */
+void	 reply_problem(struct req *, enum api_err, const char *detail,
+	    const json_t *errors);
+void	 io_fcgi_init(struct io *, void *fcgx_request);
+void	 io_cgi_init(struct io *);
+void	 serve(struct worker *, struct io *);
+
+/* auth.c */
+enum api_err auth_request(struct req *);
+
+/* routes.c */
+void	 route(struct req *);
+
+/* job.c: the handlers */
+void	 h_health(struct req *, const char *id);
+void	 h_version(struct req *, const char *id);
+void	 h_job_post(struct req *, const char *id);
+void	 h_job_list(struct req *, const char *id);
+void	 h_job_get(struct req *, const char *id);
+void	 h_job_status(struct req *, const char *id);
+void	 h_job_cancel(struct req *, const char *id);
+
+/* db.c: every SQL statement of the responder */
+enum stmt {
+	ST_PING,
+	ST_REVOKED,
+	ST_REFS,
+	ST_JOB_INSERT,
+	ST_JOB_HOSTS,
+	ST_JOB_ROW,
+	ST_JOB_ENTITY_HOSTS,
+	ST_JOB_PAGE,
+	ST_JOB_PAGE_HOSTS,
+	ST_JOB_CANCEL,
+	ST__MAX
+};
+
+enum db_err { DB_OK = 0, DB_UNAVAILABLE, DB_ERROR };
+
+/*
+ * Runs a prepared statement (connecting and preparing first when needed).
+ * Returns the result (PGRES_TUPLES_OK or COMMAND_OK) or NULL with *err
+ * set; text parameters, text results.
+ */
+PGresult *db_exec(struct worker *, enum stmt, int nparams,
+	    const char *const *params, enum db_err *err);
+int	 db_ensure(struct worker *);
+void	 db_close(struct worker *);
+
+/* server.c */
+int	 server_run(const struct hs_config *, int listen_fd, long workers);
+int	 server_cgi(const struct hs_config *);
+int	 server_listen(const struct hs_config *, const char *spec);
+
+#endif

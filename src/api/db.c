@@ -1,1 +1,226 @@
-/* placeholder */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+
+/* Columns of one HostScanHostStatus, in the order job.c reads them. */
+#define HOST_STATUS_COLS \
+	"h.id, h.host_id, h.name, h.dns_host_name, h.os, h.ip_address, " \
+	"h.version, h.state, h.status_description, h.failure_reason"
+
+/*
+ * Every SQL statement of the responder, prepared once per connection.
+ * Host items travel as one jsonb array so that a job of 10 000 hosts is
+ * one INSERT, one round trip and one transaction.
+ */
+static const struct {
+	const char	*name;
+	const char	*sql;
+	int		 nparams;
+} stmts[ST__MAX] = {
+	[ST_PING] = { "ping", "SELECT 1", 0 },
+	[ST_REVOKED] = { "revoked",
+	    "SELECT 1 FROM revoked_token WHERE jti = $1", 1 },
+	/* $1 credential ids, $2 credential names, $3 platform names: jsonb arrays */
+	[ST_REFS] = { "refs",
+	    "SELECT 'c', id::text, name FROM credential "
+	    "WHERE id IN (SELECT x::uuid FROM jsonb_array_elements_text($1::jsonb) x) "
+	    "OR name IN (SELECT jsonb_array_elements_text($2::jsonb)) "
+	    "UNION ALL "
+	    "SELECT 'p', id::text, name FROM platform "
+	    "WHERE name IN (SELECT jsonb_array_elements_text($3::jsonb))", 3 },
+	/* $1 sub, $2 name, $3 address, $4 hosts (jsonb array of records) */
+	[ST_JOB_INSERT] = { "job_insert",
+	    "WITH job AS ("
+	    " INSERT INTO host_scan_job (created_by, created_by_user_name,"
+	    "  created_from_address) VALUES ($1, $2, $3) RETURNING id),"
+	    " ins AS ("
+	    " INSERT INTO host_scan_host (job_id, ord, dns_host_name, ip_address,"
+	    "  os, credential_id, platform_id, accept_first, trust_action,"
+	    "  certificate_type, trusted_thumbprint, ssh_port, source)"
+	    " SELECT job.id, r.ord, r.dns, r.ip, r.os, r.cred, r.plat,"
+	    "  r.acc, r.ta, r.ct, r.tt, r.port, r.src"
+	    " FROM job, jsonb_to_recordset($4::jsonb) AS r(ord int, dns text,"
+	    "  ip text, os text, cred uuid, plat uuid, acc boolean, ta smallint,"
+	    "  ct smallint, tt text, port int, src text)"
+	    " RETURNING *)"
+	    " SELECT h.job_id, " HOST_STATUS_COLS " FROM ins h ORDER BY h.ord", 4 },
+	[ST_JOB_HOSTS] = { "job_hosts",
+	    "SELECT h.job_id, " HOST_STATUS_COLS " FROM host_scan_host h "
+	    "WHERE h.job_id = $1 ORDER BY h.ord", 1 },
+	[ST_JOB_ROW] = { "job_row",
+	    "SELECT id, created_by, created_by_user_name, created_from_address,"
+	    " hs_ts(created_at), hs_ts(modified_at) "
+	    "FROM host_scan_job WHERE id = $1", 1 },
+	[ST_JOB_ENTITY_HOSTS] = { "job_entity_hosts",
+	    "SELECT h.id, h.action_queue_id, h.state, h.status_description,"
+	    " h.failure_reason, hs_ts(h.time_created), hs_ts(h.time_started),"
+	    " hs_ts(h.time_finished), h.dns_host_name, h.ip_address, h.os,"
+	    " h.credential_id, c.name, h.platform_id, p.name, h.accept_first,"
+	    " h.trust_action, h.certificate_type, h.trusted_thumbprint,"
+	    " h.ssh_port, h.source, h.host_id, h.name, h.version "
+	    "FROM host_scan_host h JOIN credential c ON c.id = h.credential_id "
+	    "LEFT JOIN platform p ON p.id = h.platform_id "
+	    "WHERE h.job_id = $1 ORDER BY h.ord", 1 },
+	/*
+	 * Keyset paging, newest first.  $1 is the last id of the previous
+	 * page (NULL for the first); a missing $1 row yields the "after"
+	 * column false so the caller can tell it from an empty page.
+	 */
+	[ST_JOB_PAGE] = { "job_page",
+	    "SELECT j.id FROM host_scan_job j "
+	    "WHERE $1::uuid IS NULL OR (j.created_at, j.id) < "
+	    " (SELECT a.created_at, a.id FROM host_scan_job a WHERE a.id = $1) "
+	    "ORDER BY j.created_at DESC, j.id DESC LIMIT $2", 2 },
+	[ST_JOB_PAGE_HOSTS] = { "job_page_hosts",
+	    "SELECT h.job_id, " HOST_STATUS_COLS " FROM host_scan_host h "
+	    "WHERE h.job_id = ANY($1::uuid[]) ORDER BY h.job_id, h.ord", 1 },
+	/*
+	 * Cancel: queued hosts at once; running ones see cancel_requested at
+	 * their next step.  Returns no row for an unknown job.
+	 */
+	[ST_JOB_CANCEL] = { "job_cancel",
+	    "WITH job AS (UPDATE host_scan_job SET cancel_requested = true,"
+	    "  modified_at = clock_timestamp() WHERE id = $1 RETURNING id),"
+	    " c AS (UPDATE host_scan_host h SET state = 4,"
+	    "  status_description = 'cancelled by ' || $2,"
+	    "  time_finished = clock_timestamp()"
+	    "  FROM job WHERE h.job_id = job.id AND h.state = 0 RETURNING h.id)"
+	    " SELECT job.id, (SELECT count(*) FROM c) FROM job", 2 },
+};
+
+void
+db_close(struct worker *w)
+{
+	if (w->db != NULL)
+		PQfinish(w->db);
+	w->db = NULL;
+}
+
+static int
+db_connect(struct worker *w)
+{
+	const char	*keys[] = { "dbname", "connect_timeout",
+	    "application_name", "fallback_application_name", NULL };
+	const char	*vals[5];
+	char		 timeout[16], qerr[512];
+	PGresult	*res;
+	size_t		 i;
+
+	snprintf(timeout, sizeof(timeout), "%ld", w->cfg->db_connect_timeout);
+	vals[0] = w->cfg->api_database ? w->cfg->api_database : "";
+	vals[1] = timeout;
+	vals[2] = "hostscan.fcgi";
+	vals[3] = "hostscan.fcgi";
+	vals[4] = NULL;
+	/* expand_dbname: the "dbname" value may be a whole conninfo. */
+	w->db = PQconnectdbParams(keys, vals, 1);
+	if (PQstatus(w->db) != CONNECTION_OK) {
+		hs_log(HS_LOG_WARN, "db_connect_failed", "error=%s",
+		    hs_logq(qerr, sizeof(qerr), PQerrorMessage(w->db)));
+		db_close(w);
+		return -1;
+	}
+	for (i = 0; i < ST__MAX; i++) {
+		res = PQprepare(w->db, stmts[i].name, stmts[i].sql,
+		    stmts[i].nparams, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			hs_log(HS_LOG_ERROR, "db_prepare_failed", "stmt=%s "
+			    "error=%s", stmts[i].name, hs_logq(qerr,
+			    sizeof(qerr), PQerrorMessage(w->db)));
+			PQclear(res);
+			db_close(w);
+			return -1;
+		}
+		PQclear(res);
+	}
+	hs_log(HS_LOG_INFO, "db_connected", "server_version=%d",
+	    PQserverVersion(w->db));
+	return 0;
+}
+
+/*
+ * A connection the server closed while we were idle (a restart) shows up
+ * as readable EOF; noticing it before we send anything lets the first
+ * request after a restart reconnect and succeed instead of failing.
+ */
+int
+db_ensure(struct worker *w)
+{
+	struct pollfd	 p;
+
+	/* An idle connection has nothing to read: a FATAL or EOF is waiting. */
+	if (w->db != NULL) {
+		p.fd = PQsocket(w->db);
+		p.events = POLLIN;
+		p.revents = 0;
+		if (p.fd < 0 || poll(&p, 1, 0) != 0 ||
+		    PQstatus(w->db) != CONNECTION_OK) {
+			hs_log(HS_LOG_WARN, "db_connection_lost",
+			    "action=reconnect");
+			db_close(w);
+		}
+	}
+	if (w->db == NULL && db_connect(w) != 0)
+		return -1;
+	return 0;
+}
+
+PGresult *
+db_exec(struct worker *w, enum stmt st, int nparams,
+    const char *const *params, enum db_err *err)
+{
+	PGresult	*res = NULL;
+	ExecStatusType	 rs;
+	char		 qerr[512];
+	const char	*state;
+
+	int		 tries = st == ST_JOB_INSERT ? 1 : 2;
+
+	*err = DB_OK;
+again:
+	if (db_ensure(w) != 0) {
+		*err = DB_UNAVAILABLE;
+		return NULL;
+	}
+	res = PQexecPrepared(w->db, stmts[st].name, nparams, params, NULL,
+	    NULL, 0);
+	rs = PQresultStatus(res);
+	/*
+	 * The connection died under a statement that is safe to repeat:
+	 * reconnect and run it once more.  An INSERT is never repeated, as
+	 * its commit may have happened before the connection was lost.
+	 */
+	if (PQstatus(w->db) != CONNECTION_OK && --tries > 0) {
+		PQclear(res);
+		db_close(w);
+		goto again;
+	}
+	if (rs == PGRES_TUPLES_OK || rs == PGRES_COMMAND_OK)
+		return res;
+	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	/*
+	 * A dead connection, or a server shutting down or starting up
+	 * (class 57, 08), is "unavailable": the client may retry.  The
+	 * statement either ran to its commit or not at all.
+	 */
+	if (PQstatus(w->db) != CONNECTION_OK || (state != NULL &&
+	    (strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0 ||
+	    strcmp(state, "53300") == 0))) {
+		*err = DB_UNAVAILABLE;
+		hs_log(HS_LOG_WARN, "db_unavailable", "stmt=%s sqlstate=%s "
+		    "error=%s", stmts[st].name, state ? state : "-",
+		    hs_logq(qerr, sizeof(qerr), PQerrorMessage(w->db)));
+		if (PQstatus(w->db) != CONNECTION_OK)
+			db_close(w);
+	} else {
+		*err = DB_ERROR;
+		hs_log(HS_LOG_ERROR, "db_error", "stmt=%s sqlstate=%s error=%s",
+		    stmts[st].name, state ? state : "-", hs_logq(qerr,
+		    sizeof(qerr), PQresultErrorMessage(res)));
+	}
+	PQclear(res);
+	return NULL;
+}

@@ -1,1 +1,447 @@
-/* placeholder */
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+#include <sodium.h>
+
+#include "config.h"
+#include "api.h"
+
+/* The one place an api_err becomes an HTTP status. */
+static const struct {
+	int		 status;
+	const char	*reason;
+	const char	*title;
+} errmap[API__MAX] = {
+	[API_OK] = { 200, "OK", "OK" },
+	[API_BAD_REQUEST] = { 400, "Bad Request", "Bad request." },
+	[API_VALIDATION] = { 400, "Bad Request",
+	    "One or more validation errors occurred." },
+	[API_UNAUTHORIZED] = { 401, "Unauthorized", "Unauthorized" },
+	[API_FORBIDDEN] = { 403, "Forbidden", "Forbidden" },
+	[API_NOT_FOUND] = { 404, "Not Found", "Not Found" },
+	[API_METHOD] = { 405, "Method Not Allowed", "Method Not Allowed" },
+	[API_LENGTH_REQUIRED] = { 411, "Length Required", "Length Required" },
+	[API_TOO_LARGE] = { 413, "Content Too Large", "Content Too Large" },
+	[API_UNSUPPORTED_TYPE] = { 415, "Unsupported Media Type",
+	    "Unsupported Media Type" },
+	[API_INTERNAL] = { 500, "Internal Server Error",
+	    "An error occurred while processing your request." },
+	[API_UNAVAILABLE] = { 503, "Service Unavailable",
+	    "Service Unavailable" },
+};
+
+static const char *
+reason_of(int status)
+{
+	size_t	 i;
+
+	for (i = 0; i < API__MAX; i++)
+		if (errmap[i].status == status)
+			return errmap[i].reason;
+	return status == 202 ? "Accepted" : "OK";
+}
+
+/* ---- FastCGI backend: params and streams of an FCGX_Request ---- */
+
+static const char *
+fcgi_param(struct io *io, const char *name)
+{
+	FCGX_Request	*fr = io->ctx;
+
+	return FCGX_GetParam(name, fr->envp);
+}
+
+static long
+fcgi_read(struct io *io, char *buf, size_t n)
+{
+	FCGX_Request	*fr = io->ctx;
+	int		 r;
+
+	if (n > 1 << 30)
+		n = 1 << 30;
+	r = FCGX_GetStr(buf, (int)n, fr->in);
+	return r < 0 ? -1 : r;
+}
+
+static int
+fcgi_write(struct io *io, const char *buf, size_t n)
+{
+	FCGX_Request	*fr = io->ctx;
+
+	return FCGX_PutStr(buf, (int)n, fr->out) == (int)n ? 0 : -1;
+}
+
+void
+io_fcgi_init(struct io *io, void *fcgx_request)
+{
+	io->param = fcgi_param;
+	io->read = fcgi_read;
+	io->write = fcgi_write;
+	io->ctx = fcgx_request;
+}
+
+/* ---- CGI backend: the environment, stdin and stdout ---- */
+
+static const char *
+cgi_param(struct io *io, const char *name)
+{
+	return getenv(name);
+}
+
+static long
+cgi_read(struct io *io, char *buf, size_t n)
+{
+	size_t	 got = 0;
+	ssize_t	 r;
+
+	while (got < n) {
+		r = read(STDIN_FILENO, buf + got, n - got);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (long)got;
+}
+
+static int
+cgi_write(struct io *io, const char *buf, size_t n)
+{
+	ssize_t	 r;
+
+	while (n > 0) {
+		r = write(STDOUT_FILENO, buf, n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		buf += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+void
+io_cgi_init(struct io *io)
+{
+	io->param = cgi_param;
+	io->read = cgi_read;
+	io->write = cgi_write;
+	io->ctx = NULL;
+}
+
+/* ---- the request ---- */
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * The path to route on.  nginx hands the decoded, normalised $uri as
+ * DOCUMENT_URI; CGI servers give PATH_INFO below the script; failing both
+ * we decode REQUEST_URI up to its query.  Paths that decode to a NUL or do
+ * not fit are left empty, which routes to 404.
+ */
+static void
+set_path(struct req *r)
+{
+	const char	*s;
+	size_t		 o = 0, i;
+
+	r->path[0] = '\0';
+	if ((s = r->io->param(r->io, "DOCUMENT_URI")) != NULL && *s == '/') {
+		if (hs_strlcpy(r->path, s, sizeof(r->path)) != 0)
+			r->path[0] = '\0';
+		return;
+	}
+	if ((s = r->io->param(r->io, "PATH_INFO")) != NULL && *s == '/') {
+		if (hs_strlcpy(r->path, s, sizeof(r->path)) != 0)
+			r->path[0] = '\0';
+		return;
+	}
+	if ((s = r->io->param(r->io, "REQUEST_URI")) == NULL)
+		return;
+	for (i = 0; s[i] != '\0' && s[i] != '?'; i++) {
+		int	 c = (unsigned char)s[i];
+
+		if (o + 1 >= sizeof(r->path)) {
+			r->path[0] = '\0';
+			return;
+		}
+		if (c == '%') {
+			int	 h = hexval((unsigned char)s[i + 1]), l;
+
+			if (h < 0 || (l = hexval((unsigned char)s[i + 2])) < 0 ||
+			    (c = h * 16 + l) == 0) {
+				r->path[0] = '\0';
+				return;
+			}
+			i += 2;
+		}
+		r->path[o++] = (char)c;
+	}
+	r->path[o] = '\0';
+}
+
+/* True when addr is listed in the comma-separated trusted proxies. */
+static int
+trusted_proxy(const char *list, const char *addr)
+{
+	size_t	 alen = strlen(addr);
+
+	while (list != NULL && *list != '\0') {
+		const char	*end = strchr(list, ',');
+		size_t		 len = end ? (size_t)(end - list) : strlen(list);
+
+		while (len > 0 && isspace((unsigned char)*list)) {
+			list++;
+			len--;
+		}
+		while (len > 0 && isspace((unsigned char)list[len - 1]))
+			len--;
+		if (len == alen && memcmp(list, addr, len) == 0)
+			return 1;
+		list = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+/*
+ * REMOTE_ADDR, or the last X-Forwarded-For hop when REMOTE_ADDR is a
+ * trusted proxy and that hop is a well-formed address.
+ */
+static void
+set_addr(struct req *r)
+{
+	const char	*ra = r->io->param(r->io, "REMOTE_ADDR");
+	const char	*xff, *last;
+	char		 hop[64];
+	unsigned char	 bin[16];
+	size_t		 len;
+
+	hs_strlcpy(r->addr, ra ? ra : "", sizeof(r->addr));
+	if (ra == NULL || !trusted_proxy(r->w->cfg->trusted_proxies, ra))
+		return;
+	if ((xff = r->io->param(r->io, "HTTP_X_FORWARDED_FOR")) == NULL)
+		return;
+	last = strrchr(xff, ',');
+	last = last ? last + 1 : xff;
+	while (isspace((unsigned char)*last))
+		last++;
+	len = strcspn(last, " \t");
+	if (len == 0 || len >= sizeof(hop))
+		return;
+	memcpy(hop, last, len);
+	hop[len] = '\0';
+	if (inet_pton(AF_INET, hop, bin) == 1 ||
+	    inet_pton(AF_INET6, hop, bin) == 1)
+		hs_strlcpy(r->addr, hop, sizeof(r->addr));
+}
+
+void
+req_init(struct req *r, struct io *io, struct worker *w)
+{
+	unsigned char	 t[16];
+	const char	*q;
+
+	memset(r, 0, sizeof(*r));
+	clock_gettime(CLOCK_MONOTONIC, &r->start);
+	r->io = io;
+	r->w = w;
+	randombytes_buf(t, sizeof(t));
+	sodium_bin2hex(r->trace, sizeof(r->trace), t, sizeof(t));
+	r->method = io->param(io, "REQUEST_METHOD");
+	if (r->method == NULL)
+		r->method = "";
+	q = io->param(io, "QUERY_STRING");
+	r->query = q ? q : "";
+	set_path(r);
+	set_addr(r);
+}
+
+void
+req_free(struct req *r)
+{
+	free(r->body);
+	r->body = NULL;
+	if (r->authed)
+		hs_claims_free(&r->claims);
+	r->authed = 0;
+}
+
+const char *
+req_header(struct req *r, const char *cgi_name)
+{
+	return r->io->param(r->io, cgi_name);
+}
+
+/*
+ * Reads the body the app accepts: a JSON media type, a declared length
+ * within max_body_bytes, all of it present.
+ */
+enum api_err
+req_read_body(struct req *r, const char **detail)
+{
+	const char	*cl = req_header(r, "CONTENT_LENGTH");
+	const char	*ct = req_header(r, "CONTENT_TYPE");
+	const char	*errstr = NULL;
+	long long	 len;
+	long		 got;
+	size_t		 tlen;
+
+	if (cl == NULL || *cl == '\0') {
+		*detail = "a Content-Length is required";
+		return API_LENGTH_REQUIRED;
+	}
+	if (hs_strtonum(cl, 0, LLONG_MAX, &len, &errstr) != 0) {
+		*detail = "Content-Length is not a number";
+		return API_BAD_REQUEST;
+	}
+	if (len > r->w->cfg->max_body_bytes) {
+		*detail = "the body is larger than this server accepts";
+		return API_TOO_LARGE;
+	}
+	tlen = ct ? strcspn(ct, "; \t") : 0;
+	if (ct == NULL || !((tlen == 16 && strncasecmp(ct, "application/json",
+	    16) == 0) || (tlen > 5 && strncasecmp(ct + tlen - 5, "+json",
+	    5) == 0))) {
+		*detail = "the body must be application/json";
+		return API_UNSUPPORTED_TYPE;
+	}
+	r->body = hs_xmalloc((size_t)len + 1);
+	got = len > 0 ? r->io->read(r->io, r->body, (size_t)len) : 0;
+	if (got != len) {
+		*detail = "the body ended before its Content-Length";
+		return API_BAD_REQUEST;
+	}
+	r->body[len] = '\0';
+	r->body_len = (size_t)len;
+	return API_OK;
+}
+
+static void
+send_response(struct req *r, int status, const char *ctype,
+    const char *extra, const char *body, size_t len)
+{
+	char	 head[1024];
+	int	 n;
+
+	r->status = status;
+	n = snprintf(head, sizeof(head),
+	    "Status: %d %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "X-Trace-Id: %s\r\n"
+	    "%s\r\n",
+	    status, reason_of(status), ctype, len, r->trace,
+	    extra ? extra : "");
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return;
+	if (r->io->write(r->io, head, (size_t)n) == 0 && len > 0)
+		(void)r->io->write(r->io, body, len);
+}
+
+void
+reply_json(struct req *r, int status, const json_t *value,
+    const char *extra_headers)
+{
+	char	*s = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	if (s == NULL) {
+		reply_problem(r, API_INTERNAL, "could not encode the response",
+		    NULL);
+		return;
+	}
+	send_response(r, status, "application/json; charset=utf-8",
+	    extra_headers, s, strlen(s));
+	free(s);
+}
+
+void
+reply_problem(struct req *r, enum api_err e, const char *detail,
+    const json_t *errors)
+{
+	json_t	*p = NULL;
+	char	*s = NULL;
+	char	 extra[256] = "";
+	int	 status = errmap[e].status;
+
+	p = json_pack("{s:s, s:s, s:i, s:s, s:s}",
+	    "type", status == 400 ?
+	    "https://tools.ietf.org/html/rfc9110#section-15.5.1" :
+	    "about:blank",
+	    "title", errmap[e].title, "status", status,
+	    "detail", detail ? detail : errmap[e].title,
+	    "traceId", r->trace);
+	if (p != NULL && errors != NULL)
+		json_object_set(p, "errors", (json_t *)errors);
+	if (p != NULL)
+		s = json_dumps(p, JSON_COMPACT);
+	if (e == API_UNAUTHORIZED)
+		snprintf(extra, sizeof(extra), "WWW-Authenticate: Bearer%s\r\n",
+		    req_header(r, "HTTP_AUTHORIZATION") ?
+		    " error=\"invalid_token\"" : "");
+	else if (e == API_UNAVAILABLE)
+		snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n",
+		    r->w->cfg->retry_after);
+	else if (e == API_FORBIDDEN)
+		snprintf(extra, sizeof(extra), "WWW-Authenticate: Bearer "
+		    "error=\"insufficient_scope\"\r\n");
+	else if (e == API_METHOD)
+		snprintf(extra, sizeof(extra), "Allow: %s\r\n", r->allow);
+	if (s == NULL)
+		send_response(r, 500, "application/problem+json", NULL,
+		    "{}", 2);
+	else
+		send_response(r, status, "application/problem+json", extra,
+		    s, strlen(s));
+	free(s);
+	json_decref(p);
+}
+
+/* One request from start to log line. */
+void
+serve(struct worker *w, struct io *io)
+{
+	struct req	 r;
+	struct timespec	 end;
+	char		 qpath[HS_MAX_PATH_LEN + 8], qsub[128], qfail[96];
+	double		 ms;
+
+	req_init(&r, io, w);
+	route(&r);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	ms = (double)(end.tv_sec - r.start.tv_sec) * 1e3 +
+	    (double)(end.tv_nsec - r.start.tv_nsec) / 1e6;
+	if (w->cfg->log_requests || r.status >= 500)
+		hs_log(r.status >= 500 ? HS_LOG_WARN : HS_LOG_INFO, "request",
+		    "trace=%s method=%.16s path=%s status=%d ms=%.2f addr=%s "
+		    "sub=%s%s%s", r.trace, r.method,
+		    hs_logq(qpath, sizeof(qpath), r.path), r.status, ms,
+		    r.addr[0] ? r.addr : "-",
+		    hs_logq(qsub, sizeof(qsub), r.authed ? r.claims.sub : NULL),
+		    r.auth_fail ? " auth_fail=" : "",
+		    r.auth_fail ? hs_logq(qfail, sizeof(qfail), r.auth_fail) : "");
+	req_free(&r);
+}

@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "limits.h"
+#include "hslimits.h"
 
 #define HS_UUID_LEN 36
 

@@ -1,1 +1,169 @@
-/* placeholder */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "common.h"
+
+int
+hs_strtonum(const char *s, long long min, long long max, long long *out,
+    const char **errstr)
+{
+	char		*end = NULL;
+	long long	 v;
+
+	*errstr = NULL;
+	if (s == NULL || *s == '\0' || isspace((unsigned char)*s)) {
+		*errstr = "invalid";
+		return -1;
+	}
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0') {
+		*errstr = "invalid";
+		return -1;
+	}
+	if ((errno == ERANGE && v == LLONG_MIN) || v < min) {
+		*errstr = "too small";
+		return -1;
+	}
+	if ((errno == ERANGE && v == LLONG_MAX) || v > max) {
+		*errstr = "too large";
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+hs_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t	 len = strlen(src);
+
+	if (size == 0)
+		return -1;
+	if (len >= size) {
+		memcpy(dst, src, size - 1);
+		dst[size - 1] = '\0';
+		return -1;
+	}
+	memcpy(dst, src, len + 1);
+	return 0;
+}
+
+void *
+hs_xmalloc(size_t n)
+{
+	void	*p = malloc(n ? n : 1);
+
+	if (p == NULL) {
+		fputs("out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+char *
+hs_strdup(const char *s)
+{
+	size_t	 len = strlen(s);
+	char	*p = hs_xmalloc(len + 1);
+
+	memcpy(p, s, len + 1);
+	return p;
+}
+
+char *
+hs_read_file(const char *path, size_t max, size_t *lenp)
+{
+	int		 fd = -1;
+	char		*buf = NULL;
+	size_t		 len = 0, cap = 0;
+	ssize_t		 r;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		goto fail;
+	for (;;) {
+		if (len == cap) {
+			char	*nb;
+
+			if (cap > max) {
+				errno = EFBIG;
+				goto fail;
+			}
+			cap = cap ? cap * 2 : 4096;
+			if ((nb = realloc(buf, cap + 1)) == NULL)
+				goto fail;
+			buf = nb;
+		}
+		r = read(fd, buf + len, cap - len);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len > max) {
+			errno = EFBIG;
+			goto fail;
+		}
+	}
+	close(fd);
+	if (buf == NULL)
+		buf = hs_xmalloc(1);
+	buf[len] = '\0';
+	if (lenp != NULL)
+		*lenp = len;
+	return buf;
+fail:
+	{
+		int	 saved = errno;
+
+		if (fd != -1)
+			close(fd);
+		free(buf);
+		errno = saved;
+	}
+	return NULL;
+}
+
+int
+hs_is_uuid(const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < HS_UUID_LEN; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!isxdigit((unsigned char)s[i]) ||
+		    isupper((unsigned char)s[i]))
+			return 0;
+	}
+	return s[HS_UUID_LEN] == '\0';
+}
+
+void
+hs_uuid_random(char out[HS_UUID_LEN + 1])
+{
+	unsigned char	 b[16];
+
+	randombytes_buf(b, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, HS_UUID_LEN + 1,
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x",
+	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+	    b[10], b[11], b[12], b[13], b[14], b[15]);
+}
