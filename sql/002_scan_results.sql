@@ -1,0 +1,1 @@
+-- placeholder: phase 2 results (hostscand)
