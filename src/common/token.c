@@ -26,8 +26,6 @@
  */
 #define HS_MAX_SIGN_INPUT	(1024 * 1024)
 
-/* A keyring file: HS_MAX_KEYRING_KEYS keys plus generous comments. */
-#define HS_MAX_KEYRING_FILE	(HS_MAX_KEYRING_KEYS * (HS_MAX_CONFIG_LINE + 1))
 
 static const char *const token_errs[] = {
 	"ok",
