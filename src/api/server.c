@@ -51,7 +51,7 @@ catch_signals(void)
 }
 
 static void
-worker_init(struct worker *w, const struct hs_config *cfg)
+worker_init(struct worker *w, const struct hs_config *cfg, int connect)
 {
 	char	 err[512];
 
@@ -66,8 +66,13 @@ worker_init(struct worker *w, const struct hs_config *cfg)
 	else
 		hs_log(HS_LOG_ERROR, "keyring_load_failed", "path=%s error=%s",
 		    cfg->keyring, err);
-	/* Connect early; a database that is down now is retried per request. */
-	(void)db_ensure(w);
+	/*
+	 * A long-lived worker connects early (a database that is down now is
+	 * retried per request); a CGI process connects only if its route
+	 * needs the database.
+	 */
+	if (connect)
+		(void)db_ensure(w);
 }
 
 static void
@@ -105,7 +110,7 @@ worker_loop(const struct hs_config *cfg, int fd)
 	sigdelset(&orig, SIGTERM);
 	sigdelset(&orig, SIGINT);
 	sigdelset(&orig, SIGHUP);
-	worker_init(&w, cfg);
+	worker_init(&w, cfg, 1);
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, fd, 0) != 0) {
 		hs_log(HS_LOG_ERROR, "fcgi_init_failed", "fd=%d", fd);
 		worker_free(&w);
@@ -274,7 +279,7 @@ server_cgi(const struct hs_config *cfg)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	worker_init(&w, cfg);
+	worker_init(&w, cfg, 0);
 	io_cgi_init(&io);
 	serve(&w, &io);
 	worker_free(&w);
