@@ -84,6 +84,7 @@ void	 serve(struct worker *, struct io *);
 
 /* auth.c */
 enum api_err auth_request(struct req *);
+void	 keyring_update(struct worker *, int force);
 
 /* routes.c */
 void	 route(struct req *);

@@ -21,6 +21,36 @@ revoked(struct req *r, const char *jti, enum db_err *err)
 }
 
 /*
+ * Loads the keyring when none is loaded yet (a file that was missing at
+ * start is picked up once it appears), else re-reads it when it changed
+ * (one stat) or when forced (SIGHUP).  A bad file keeps the old keys.
+ */
+void
+keyring_update(struct worker *w, int force)
+{
+	char	 err[256];
+	int	 rc;
+
+	if (w->cfg->keyring == NULL)
+		return;
+	if (!w->keyring_ok) {
+		hs_keyring_free(&w->keyring);
+		rc = hs_keyring_load(&w->keyring, w->cfg->keyring, err,
+		    sizeof(err));
+	} else
+		rc = hs_keyring_refresh(&w->keyring, force, err, sizeof(err));
+	if (rc < 0) {
+		if (force || w->keyring_ok)
+			hs_log(HS_LOG_ERROR, "keyring_load_failed", "path=%s "
+			    "error=\"%s\"", w->cfg->keyring, err);
+		return;
+	}
+	if (!w->keyring_ok || rc == 1)
+		hs_log(HS_LOG_INFO, "keyring_loaded", "keys=%zu", w->keyring.n);
+	w->keyring_ok = 1;
+}
+
+/*
  * Bearer token -> claims.  The client learns only "invalid token"; the
  * reason goes to the request's log line.  The keyring is re-read when its
  * file changed, so a rotation needs no restart.
@@ -33,7 +63,6 @@ auth_request(struct req *r)
 	const char		*h = req_header(r, "HTTP_AUTHORIZATION");
 	enum hs_token_err	 te;
 	enum db_err		 dberr;
-	char			 err[256];
 	size_t			 i;
 	int			 rv;
 
@@ -48,10 +77,7 @@ auth_request(struct req *r)
 	h += 7;
 	while (*h == ' ')
 		h++;
-	if (cfg->keyring != NULL &&
-	    hs_keyring_refresh(&r->w->keyring, !r->w->keyring_ok, err,
-	    sizeof(err)) >= 0)
-		r->w->keyring_ok = 1;
+	keyring_update(r->w, 0);
 	if (!r->w->keyring_ok) {
 		r->auth_fail = "no_keyring";
 		return API_UNAUTHORIZED;

@@ -53,19 +53,14 @@ catch_signals(void)
 static void
 worker_init(struct worker *w, const struct hs_config *cfg, int connect)
 {
-	char	 err[512];
 
 	memset(w, 0, sizeof(*w));
 	w->cfg = cfg;
 	if (cfg->keyring == NULL)
 		hs_log(HS_LOG_ERROR, "keyring_missing", "detail=\"no keyring "
 		    "configured: every token will be refused\"");
-	else if (hs_keyring_load(&w->keyring, cfg->keyring, err,
-	    sizeof(err)) == 0)
-		w->keyring_ok = 1;
 	else
-		hs_log(HS_LOG_ERROR, "keyring_load_failed", "path=%s error=%s",
-		    cfg->keyring, err);
+		keyring_update(w, 1);
 	/*
 	 * A long-lived worker connects early (a database that is down now is
 	 * retried per request); a CGI process connects only if its route
@@ -98,7 +93,6 @@ worker_loop(const struct hs_config *cfg, int fd)
 	struct pollfd	 pfd;
 	struct timespec	 tick = { 1, 0 };
 	sigset_t	 block, orig;
-	char		 err[256];
 	int		 rc;
 
 	sigemptyset(&block);
@@ -120,14 +114,7 @@ worker_loop(const struct hs_config *cfg, int fd)
 	while (!got_term) {
 		if (got_hup) {
 			got_hup = 0;
-			if (cfg->keyring != NULL && hs_keyring_refresh(&w.keyring,
-			    1, err, sizeof(err)) >= 0) {
-				w.keyring_ok = 1;
-				hs_log(HS_LOG_INFO, "keyring_reloaded", "keys=%zu",
-				    w.keyring.n);
-			} else if (cfg->keyring != NULL)
-				hs_log(HS_LOG_ERROR, "keyring_load_failed",
-				    "path=%s error=%s", cfg->keyring, err);
+			keyring_update(&w, 1);
 		}
 		pfd.fd = fd;
 		pfd.events = POLLIN;
