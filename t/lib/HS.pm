@@ -1,0 +1,577 @@
+package HS;
+
+# The integration tests' view of the running stack that scripts/test
+# starts: HTTP through the real nginx, the CLI, psql as the superuser, and
+# private extra responders and nginx instances for the tests that need
+# their own.  Core Perl only.  Everything it starts is stopped again at
+# END, so a test that dies does not leave processes (or a stopped
+# database) behind for the next one.
+#
+# Beyond the interface every test relies on (see the exports), these are
+# for the tests of the process modes: start_responder(mode => 'cgi')
+# serves through fcgiwrap and returns params_extra for
+# nginx_for_socket($sock, params_extra => ...); config => {...} overrides
+# of keyring, signing_key, master_key and sql_dir also override their
+# HOSTSCAN_* environment variables; stop_responder returns the wait
+# status.  run_cmd, child_pids, wait_exit, sql_quote, free_port and
+# scratch_dir are exported on request.
+
+use strict;
+use warnings;
+
+use Exporter qw(import);
+use File::Temp ();
+use HTTP::Tiny;
+use IO::Socket::INET;
+use IO::Socket::UNIX;
+use JSON::PP ();
+use MIME::Base64 ();
+use POSIX qw(:sys_wait_h);
+use Socket qw(SOCK_STREAM);
+use Test::More ();
+use Time::HiRes ();
+
+our @EXPORT = qw(need_services api token token_jti sign decode_payload ctl
+    psql credential host_item wait_for pg_stop pg_start start_responder
+    stop_responder nginx_for_socket stop_nginx);
+our @EXPORT_OK = qw(run_cmd free_port scratch_dir sql_quote child_pids
+    wait_exit env_required);
+
+my $JSON = JSON::PP->new->utf8->allow_nonref->canonical;
+my $ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+my $DEFAULT_CRED = 'hs-test-cred';
+my (%children, $pg_stopped, $serial, $default_cred);
+# Forked children (load generators in tests) inherit %children: only the
+# process that started something may stop it at END.
+my $owner = $$;
+
+sub need_services {
+	Test::More::plan(skip_all =>
+	    'integration services not running (run scripts/test)')
+	    unless $ENV{HOSTSCAN_URL};
+}
+
+sub env_required {
+	my ($name) = @_;
+	my $v = $ENV{$name};
+	die "HS: \$$name is not set (run the tests through scripts/test)\n"
+	    unless defined $v && length $v;
+	return $v;
+}
+
+sub scratch_dir { return env_required('HOSTSCAN_TEST_DIR') }
+
+sub api {
+	my ($method, $path, %o) = @_;
+	my $base = $o{url} // env_required('HOSTSCAN_URL');
+	my %h;
+	$h{Authorization} = "Bearer $o{token}" if defined $o{token};
+	my %req = (headers => \%h);
+	if (exists $o{json}) {
+		$h{'Content-Type'} = 'application/json';
+		$req{content} = $JSON->encode($o{json});
+	} elsif (defined $o{body}) {
+		# A CODE ref makes HTTP::Tiny send a chunked body.
+		$req{content} = $o{body};
+	}
+	# Explicit headers win, including over the ones set above.
+	if ($o{headers}) {
+		for my $k (keys %{$o{headers}}) {
+			delete $h{$_} for grep { lc $_ eq lc $k } keys %h;
+			$h{$k} = $o{headers}{$k};
+		}
+	}
+	my $ua = HTTP::Tiny->new(timeout => $o{timeout} // 60,
+	    keep_alive => 0, agent => 'hostscan-tests/1');
+	my $res = $ua->request($method, $base . $path, \%req);
+	my %headers = map { lc($_) => $res->{headers}{$_} }
+	    keys %{$res->{headers} // {}};
+	my $r = {
+		status => $res->{status},
+		headers => \%headers,
+		content => $res->{content} // '',
+		json => undef,
+	};
+	my $ct = $headers{'content-type'} // '';
+	$ct = $ct->[0] if ref $ct eq 'ARRAY';
+	if ($ct =~ m{\Aapplication/(?:[\w.+-]+\+)?json\b}i) {
+		$r->{json} = eval { $JSON->decode($r->{content}) };
+	}
+	return $r;
+}
+
+# Runs a command without a shell.  stdout and stderr go to temporary
+# files, not pipes, so a daemon the command leaves behind cannot hold the
+# test's pipes open.  Returns (exit, stdout, stderr); exit is 128+signal
+# when the command was killed.
+sub run_cmd {
+	my ($cmd, %o) = @_;
+	my $out = File::Temp->new;
+	my $err = File::Temp->new;
+	my $in = File::Temp->new;
+	print $in $o{stdin} if defined $o{stdin};
+	close $in;
+	my $pid = fork // die "HS: fork: $!\n";
+	if ($pid == 0) {
+		open(STDIN, '<', $in->filename) or POSIX::_exit(126);
+		open(STDOUT, '>', $out->filename) or POSIX::_exit(126);
+		open(STDERR, '>', $err->filename) or POSIX::_exit(126);
+		if ($o{env}) {
+			for my $k (keys %{$o{env}}) {
+				if (defined $o{env}{$k}) {
+					$ENV{$k} = $o{env}{$k};
+				} else {
+					delete $ENV{$k};
+				}
+			}
+		}
+		{ no warnings "exec"; exec { $cmd->[0] } @$cmd; }
+		print STDERR "exec $cmd->[0]: $!\n";
+		POSIX::_exit(127);
+	}
+	waitpid($pid, 0);
+	my $st = $?;
+	my $code = ($st & 127) ? 128 + ($st & 127) : $st >> 8;
+	return ($code, slurp($out->filename), slurp($err->filename));
+}
+
+sub slurp {
+	my ($path) = @_;
+	open(my $fh, '<', $path) or return '';
+	local $/;
+	my $s = <$fh>;
+	close $fh;
+	return $s // '';
+}
+
+sub ctl {
+	my ($args, %o) = @_;
+	return run_cmd([env_required('HOSTSCANCTL'), @$args], %o);
+}
+
+sub trim {
+	my ($s) = @_;
+	$s =~ s/\A\s+//;
+	$s =~ s/\s+\z//;
+	return $s;
+}
+
+sub token {
+	my (%o) = @_;
+	my @a = ('token', 'issue', '--role', $o{roles} // 'Admin',
+	    '--sub', $o{sub} // 'test');
+	push @a, '--name', $o{name} if defined $o{name};
+	push @a, '--ttl', $o{ttl} if defined $o{ttl};
+	my ($rc, $out, $err) = ctl(\@a);
+	die "HS: hostscanctl token issue failed ($rc): $err\n" if $rc != 0;
+	return trim($out);
+}
+
+sub b64url_decode {
+	my ($s) = @_;
+	$s =~ tr{-_}{+/};
+	$s .= '=' x ((4 - length($s) % 4) % 4);
+	return MIME::Base64::decode_base64($s);
+}
+
+sub decode_payload {
+	my ($tok) = @_;
+	my @p = split /\./, $tok;
+	die "HS: not a v4.public token\n"
+	    unless @p >= 3 && $p[0] eq 'v4' && $p[1] eq 'public';
+	my $raw = b64url_decode($p[2]);
+	die "HS: token body too short\n" if length($raw) < 64;
+	return $JSON->decode(substr($raw, 0, length($raw) - 64));
+}
+
+sub token_jti { return decode_payload($_[0])->{jti} }
+
+sub sign {
+	my ($payload, $footer) = @_;
+	# argv carries bytes: text with characters beyond Latin-1 goes as UTF-8.
+	for ($payload, $footer) {
+		utf8::encode($_) if defined && /[^\x00-\xff]/;
+	}
+	my @cmd = (env_required('HOSTSCAN_HS_SIGN'),
+	    env_required('HOSTSCAN_SIGNING_KEY'), $payload);
+	push @cmd, $footer if defined $footer;
+	my ($rc, $out, $err) = run_cmd(\@cmd);
+	die "HS: hs-sign failed ($rc): $err\n" if $rc != 0;
+	return trim($out);
+}
+
+sub psql {
+	my ($sql) = @_;
+	my ($rc, $out, $err) = run_cmd(['psql', '-XAtq', '-v',
+	    'ON_ERROR_STOP=1', '-c', $sql]);
+	die "HS: psql failed ($rc): $err\nSQL: $sql\n" if $rc != 0;
+	return trim($out);
+}
+
+sub sql_quote {
+	my ($s) = @_;
+	$s =~ s/'/''/g;
+	return "'$s'";
+}
+
+sub credential {
+	my (%o) = @_;
+	my $name = $o{name} // $DEFAULT_CRED;
+	my $q = 'SELECT id FROM credential WHERE name = ' . sql_quote($name);
+	my $id = psql($q);
+	return $id if length $id;
+	my @a = ('credential', 'add', '--name', $name,
+	    '--username', $o{username} // 'scanner');
+	push @a, '--kind', $o{kind} if defined $o{kind};
+	my ($rc, $out, $err) = ctl(\@a,
+	    stdin => $o{secret} // 'not-a-real-secret');
+	# Another test may have created it at the same moment.
+	$id = psql($q) if $rc != 0;
+	die "HS: credential add $name failed ($rc): $err\n"
+	    unless $rc == 0 || length $id;
+	return $rc == 0 ? trim($out) : $id;
+}
+
+sub host_item {
+	my (%over) = @_;
+	# Once per process: items are also built while the database is down.
+	$default_cred //= credential() unless exists $over{credentialName};
+	my %item = (
+		dnsHostName => 'web1.example.test',
+		ipAddress => '127.0.0.1',
+		os => undef,
+		credentialId => $ZERO_UUID,
+		credentialName => $DEFAULT_CRED,
+		platformName => 'Linux',
+		acceptThumbprintOnFirstDiscovery => JSON::PP::false,
+		sshTrustActionType => undef,
+		certificateType => undef,
+		trustedThumbprint => undef,
+		sshPort => 22,
+		source => 'User Input',
+	);
+	$item{$_} = $over{$_} for keys %over;
+	return \%item;
+}
+
+sub wait_for {
+	my ($code, $timeout) = @_;
+	my $end = Time::HiRes::time() + ($timeout // 10);
+	while (Time::HiRes::time() < $end) {
+		return 1 if $code->();
+		Time::HiRes::sleep(0.05);
+	}
+	return $code->() ? 1 : 0;
+}
+
+# pg_ctl must run as the cluster's owner.
+sub as_postgres {
+	my (@cmd) = @_;
+	return @cmd if (getpwuid($>))[0] eq 'postgres';
+	return ('runuser', '-u', 'postgres', '--', @cmd) if $> == 0;
+	return ('sudo', '-n', '-u', 'postgres', '--', @cmd);
+}
+
+sub pg_ctl {
+	my (@args) = @_;
+	my $bin = env_required('HOSTSCAN_PGBIN') . '/pg_ctl';
+	my $data = env_required('HOSTSCAN_PGDATA');
+	return run_cmd([as_postgres($bin, '-D', $data, '-w', '-t', '60',
+	    @args)]);
+}
+
+sub pg_stop {
+	my ($rc, $out, $err) = pg_ctl('-m', 'fast', 'stop');
+	die "HS: pg_ctl stop failed ($rc): $out$err\n" if $rc != 0;
+	$pg_stopped = $$;
+	return 1;
+}
+
+sub pg_start {
+	my $log = env_required('HOSTSCAN_PGDATA') . '/postgres.log';
+	my ($rc, $out, $err) = pg_ctl('-l', $log, 'start');
+	die "HS: pg_ctl start failed ($rc): $out$err\n" if $rc != 0;
+	$pg_stopped = 0;
+	return 1;
+}
+
+sub free_port {
+	my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+	    Proto => 'tcp', Listen => 1) or die "HS: no free port: $!\n";
+	my $port = $s->sockport;
+	close $s;
+	return $port;
+}
+
+sub unix_connects {
+	my ($path) = @_;
+	my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM, Peer => $path);
+	return 0 unless $s;
+	close $s;
+	return 1;
+}
+
+sub tcp_connects {
+	my ($port) = @_;
+	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+	    PeerPort => $port, Proto => 'tcp', Timeout => 1);
+	return 0 unless $s;
+	close $s;
+	return 1;
+}
+
+# Starts a child with stdin from /dev/null and stdout+stderr appended to
+# $log; the CGI variables of our own environment must not leak into it.
+sub spawn_logged {
+	my ($cmd, $log, %env) = @_;
+	my $pid = fork // die "HS: fork: $!\n";
+	if ($pid == 0) {
+		POSIX::setpgid(0, 0);
+		open(STDIN, '<', '/dev/null') or POSIX::_exit(126);
+		open(STDOUT, '>>', $log) or POSIX::_exit(126);
+		open(STDERR, '>&', \*STDOUT) or POSIX::_exit(126);
+		delete $ENV{$_} for qw(GATEWAY_INTERFACE REQUEST_METHOD);
+		$ENV{$_} = $env{$_} for keys %env;
+		{ no warnings "exec"; exec { $cmd->[0] } @$cmd; }
+		print STDERR "exec $cmd->[0]: $!\n";
+		POSIX::_exit(127);
+	}
+	$children{$pid} = 1;
+	# scripts/test stops these after make check if the test could not
+	# (killed by a signal that skips END).
+	if (open(my $pf, '>', scratch_dir() . "/extra-$pid.pid")) {
+		print $pf "$pid\n";
+		close $pf;
+	}
+	return $pid;
+}
+
+# Waits up to $timeout seconds for $pid; returns its wait status or undef.
+sub wait_exit {
+	my ($pid, $timeout) = @_;
+	my $end = Time::HiRes::time() + $timeout;
+	do {
+		my $r = waitpid($pid, WNOHANG);
+		if ($r == $pid) {
+			delete $children{$pid};
+			unlink scratch_dir() . "/extra-$pid.pid";
+			return $?;
+		}
+		return undef if $r == -1;
+		Time::HiRes::sleep(0.05);
+	} while (Time::HiRes::time() < $end);
+	return undef;
+}
+
+sub child_pids {
+	my ($pid) = @_;
+	my ($rc, $out) = run_cmd(['pgrep', '-P', $pid]);
+	my @p = sort { $a <=> $b } grep { /\A\d+\z/ } split /\s+/, $out;
+	return @p;
+}
+
+sub write_config_copy {
+	my ($path, $over, $drop) = @_;
+	my $src = env_required('HOSTSCAN_CONFIG');
+	open(my $in, '<', $src) or die "HS: $src: $!\n";
+	my %skip = map { $_ => 1 } (keys %$over, @$drop);
+	my @lines;
+	while (my $l = <$in>) {
+		next if $l =~ /\A\s*([a-z_]+)\s*=/ && $skip{$1};
+		push @lines, $l;
+	}
+	close $in;
+	push @lines, "$_ = $over->{$_}\n" for sort keys %$over;
+	open(my $out, '>', $path) or die "HS: $path: $!\n";
+	print $out @lines;
+	close $out or die "HS: $path: $!\n";
+	chmod 0644, $path;
+}
+
+sub start_responder {
+	my (%o) = @_;
+	my $dir = scratch_dir();
+	my $n = ++$serial;
+	my $tag = "resp-$$-$n";
+	my $sock = "$dir/$tag.sock";
+	my $conf = "$dir/$tag.conf";
+	my $log = "$dir/$tag.log";
+	my $mode = $o{mode} // 'listen';
+	my $workers = $o{workers} // 2;
+	my $fcgi = env_required('HOSTSCAN_FCGI');
+	write_config_copy($conf, $o{config} // {}, ['listen']);
+	# These environment variables beat the file: an override in the copy
+	# must override them too.
+	my %env = %{$o{env} // {}};
+	my %envkey = (keyring => 'HOSTSCAN_KEYRING',
+	    signing_key => 'HOSTSCAN_SIGNING_KEY',
+	    master_key => 'HOSTSCAN_MASTER_KEY', sql_dir => 'HOSTSCAN_SQL_DIR');
+	for my $k (keys %envkey) {
+		$env{$envkey{$k}} //= $o{config}{$k} if $o{config}
+		    && exists $o{config}{$k};
+	}
+	my (@cmd, %extra);
+	if ($mode eq 'listen') {
+		@cmd = ($fcgi, '--config', $conf, '--listen', "unix:$sock",
+		    '--workers', $workers);
+	} elsif ($mode eq 'spawn-fcgi') {
+		# -n: spawn-fcgi execs the responder itself, so the pid we
+		# hold is the responder's supervisor.
+		@cmd = ('spawn-fcgi', '-n', '-s', $sock, '-M',
+		    $o{socket_mode} // '0666', '--', $fcgi, '--config', $conf,
+		    '--workers', $workers);
+	} elsif ($mode eq 'cgi') {
+		# fcgiwrap runs the responder as a CGI program per request; the
+		# wrapper gives it its configuration, as a hosting panel would.
+		my $script = "$dir/$tag.cgi";
+		open(my $w, '>', $script) or die "HS: $script: $!\n";
+		print $w "#!/bin/sh\n";
+		for my $k (sort grep { /\A(?:ASAN|UBSAN|LSAN)_OPTIONS\z/ } keys %ENV) {
+			print $w "$k='$ENV{$k}'; export $k\n";
+		}
+		print $w "$_='$env{$_}'; export $_\n" for sort keys %env;
+		print $w "HOSTSCAN_CONFIG='$conf'; export HOSTSCAN_CONFIG\n";
+		print $w "exec '$fcgi'\n";
+		close $w or die "HS: $script: $!\n";
+		chmod 0755, $script;
+		@cmd = ('spawn-fcgi', '-n', '-s', $sock, '-M',
+		    $o{socket_mode} // '0666', '--', '/usr/sbin/fcgiwrap', '-f');
+		$extra{script} = $script;
+		$extra{params_extra} = "fastcgi_param SCRIPT_FILENAME $script;";
+	} else {
+		die "HS: start_responder: unknown mode $mode\n";
+	}
+	my $pid = spawn_logged(\@cmd, $log, %env);
+	my $h = { pid => $pid, socket => $sock, log => $log, config => $conf,
+	    mode => $mode, %extra };
+	unless (wait_for(sub { unix_connects($sock) }, 15)) {
+		stop_responder($h);
+		die "HS: responder did not come up on $sock; log:\n"
+		    . slurp($log);
+	}
+	return $h;
+}
+
+# SIGTERM, then SIGKILL after the grace period.  Returns the wait status.
+sub stop_responder {
+	my ($h, %o) = @_;
+	return undef unless $h && $children{$h->{pid}};
+	kill 'TERM', $h->{pid};
+	my $st = wait_exit($h->{pid}, $o{timeout} // 20);
+	unless (defined $st) {
+		kill 'KILL', -$h->{pid}, $h->{pid};
+		$st = wait_exit($h->{pid}, 5);
+	}
+	unlink $h->{socket} if $h->{socket};
+	return $st;
+}
+
+sub render_site {
+	my ($socket, $port) = @_;
+	my $src = env_required('HOSTSCAN_SRCDIR') . '/nginx/hostscan.conf';
+	my $site = slurp($src);
+	die "HS: $src is empty or missing\n" unless length $site;
+	my $n = ($site =~ s/\blisten\s+127\.0\.0\.1:8080\b/listen 127.0.0.1:$port/g);
+	my $m = ($site =~ s{unix:/run/hostscan/hostscan\.sock}{unix:$socket}g);
+	die "HS: $src: no 'listen 127.0.0.1:8080' or no "
+	    . "'unix:/run/hostscan/hostscan.sock' to substitute\n"
+	    unless $n && $m;
+	return $site;
+}
+
+sub nginx_for_socket {
+	my ($socket, %o) = @_;
+	my $dir = scratch_dir();
+	my $n = ++$serial;
+	my $prefix = "$dir/nginx-$$-$n";
+	my $port = $o{port} // free_port();
+	mkdir $prefix or die "HS: mkdir $prefix: $!\n";
+	chmod 0755, $prefix;
+	for my $d (qw(tmp tmp/body tmp/fastcgi tmp/proxy tmp/uwsgi tmp/scgi)) {
+		mkdir "$prefix/$d";
+	}
+	if ($> == 0) {
+		my (undef, undef, $uid, $gid) = getpwnam('www-data');
+		chown $uid, $gid, map { "$prefix/$_" }
+		    qw(tmp tmp/body tmp/fastcgi tmp/proxy tmp/uwsgi tmp/scgi)
+		    if defined $uid;
+	}
+	my $params = env_required('HOSTSCAN_SRCDIR')
+	    . '/nginx/hostscan_fastcgi_params';
+	open(my $pf, '>', "$prefix/hostscan_fastcgi_params")
+	    or die "HS: $prefix: $!\n";
+	print $pf slurp($params);
+	print $pf "\n$o{params_extra}\n" if defined $o{params_extra};
+	close $pf;
+	open(my $sf, '>', "$prefix/hostscan.conf") or die "HS: $prefix: $!\n";
+	print $sf render_site($socket, $port);
+	close $sf;
+	my $conf = "$prefix/nginx.conf";
+	my $user = $> == 0 ? "user www-data;\n" : '';
+	open(my $cf, '>', $conf) or die "HS: $conf: $!\n";
+	print $cf <<"EOF";
+${user}worker_processes 1;
+daemon off;
+pid $prefix/nginx.pid;
+error_log $prefix/error.log info;
+events { worker_connections 1024; }
+http {
+	access_log $prefix/access.log;
+	client_body_temp_path $prefix/tmp/body;
+	fastcgi_temp_path $prefix/tmp/fastcgi;
+	proxy_temp_path $prefix/tmp/proxy;
+	uwsgi_temp_path $prefix/tmp/uwsgi;
+	scgi_temp_path $prefix/tmp/scgi;
+	include $prefix/hostscan.conf;
+}
+EOF
+	close $cf;
+	my $log = "$prefix/nginx.out";
+	my $pid = spawn_logged(['nginx', '-p', "$prefix/", '-e',
+	    "$prefix/error.log", '-c', $conf], $log);
+	my $h = { url => "http://127.0.0.1:$port", pid => $pid, conf => $conf,
+	    prefix => $prefix, port => $port };
+	unless (wait_for(sub { tcp_connects($port) }, 15)) {
+		stop_nginx($h);
+		die "HS: nginx did not come up on port $port:\n" . slurp($log)
+		    . slurp("$prefix/error.log");
+	}
+	return $h;
+}
+
+sub stop_nginx {
+	my ($h) = @_;
+	return undef unless $h && $children{$h->{pid}};
+	kill 'TERM', $h->{pid};
+	my $st = wait_exit($h->{pid}, 10);
+	unless (defined $st) {
+		kill 'KILL', -$h->{pid}, $h->{pid};
+		$st = wait_exit($h->{pid}, 5);
+	}
+	return $st;
+}
+
+sub cleanup {
+	return if $$ != $owner;
+	for my $pid (keys %children) {
+		kill 'TERM', $pid;
+		kill 'KILL', -$pid, $pid unless defined wait_exit($pid, 15);
+		wait_exit($pid, 2);
+	}
+	eval { pg_start() } if $pg_stopped && $pg_stopped == $$;
+}
+
+# Ctrl-C or a harness timeout must not leave our children running: die
+# through END instead of the default signal death that skips it.
+for my $sig (qw(INT TERM)) {
+	$SIG{$sig} = sub { cleanup(); POSIX::_exit(128 + ($sig eq 'INT' ? 2 : 15)) }
+	    unless defined $SIG{$sig} && ref $SIG{$sig};
+}
+
+END {
+	my $status = $?;
+	cleanup();
+	$? = $status;
+}
+
+1;
