@@ -93,6 +93,14 @@ struct hs_config {
 	long	 shutdown_grace;
 	int	 log_requests;
 	enum hs_log_level log_level;
+	/* hostscand; 0 = the scheduler's built-in default (src/sched/sched.h) */
+	long	 sched_workers;
+	long	 lease_seconds;
+	long	 host_timeout;
+	long	 step_timeout;
+	long	 max_attempts;
+	long	 sched_db_connections;
+	long	 retry_backoff_seconds;	/* -1 = default */
 };
 
 /* The config path: arg, else $HOSTSCAN_CONFIG, else SYSCONFDIR/hostscan/hostscan.conf. */

@@ -49,6 +49,13 @@ static const struct ckey {
 	{ "db_connect_timeout", C_LONG, offsetof(struct hs_config, db_connect_timeout), 1, 60, 10 },
 	{ "retry_after_seconds", C_LONG, offsetof(struct hs_config, retry_after), 1, 3600, 10 },
 	{ "shutdown_grace_seconds", C_LONG, offsetof(struct hs_config, shutdown_grace), 1, 3600, 10 },
+	{ "sched_workers", C_LONG, offsetof(struct hs_config, sched_workers), 1, 1024, 10 },
+	{ "lease_seconds", C_LONG, offsetof(struct hs_config, lease_seconds), 3, 3600, 10 },
+	{ "host_timeout", C_LONG, offsetof(struct hs_config, host_timeout), 1, 3600, 10 },
+	{ "step_timeout", C_LONG, offsetof(struct hs_config, step_timeout), 1, 600, 10 },
+	{ "max_attempts", C_LONG, offsetof(struct hs_config, max_attempts), 1, 100, 10 },
+	{ "sched_db_connections", C_LONG, offsetof(struct hs_config, sched_db_connections), 1, 64, 10 },
+	{ "retry_backoff_seconds", C_LONG, offsetof(struct hs_config, retry_backoff_seconds), 0, 300, 10 },
 	{ "log_requests", C_BOOL, offsetof(struct hs_config, log_requests), 0, 0, 0 },
 	{ "log_level", C_LEVEL, offsetof(struct hs_config, log_level), 0, 0, 0 },
 };
@@ -83,6 +90,7 @@ hs_config_defaults(struct hs_config *c)
 	c->shutdown_grace = HS_DEFAULT_SHUTDOWN_GRACE;
 	c->log_requests = 1;
 	c->log_level = HS_LOG_INFO;
+	c->retry_backoff_seconds = -1;
 }
 
 static char *

@@ -56,6 +56,14 @@ number(const char *opt, const char *s, long long min, long long max)
 	return (int)v;
 }
 
+/* Command line, else config file, else built-in default. */
+static void
+pick(int *v, long from_config, int def)
+{
+	if (*v < 0)
+		*v = from_config > 0 ? (int)from_config : def;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -85,13 +93,9 @@ main(int argc, char *argv[])
 
 	memset(&o, 0, sizeof(o));
 	memset(&mk, 0, sizeof(mk));
-	o.workers = HSD_DEFAULT_WORKERS;
-	o.lease = HSD_DEFAULT_LEASE;
-	o.host_timeout = HSD_DEFAULT_HOST_TIMEOUT;
-	o.step_timeout = HSD_DEFAULT_STEP_TIMEOUT;
-	o.max_attempts = HSD_DEFAULT_MAX_ATTEMPTS;
-	o.db_conns = HSD_DEFAULT_DB_CONNS;
-	o.backoff = HSD_DEFAULT_BACKOFF;
+	/* -1: not on the command line; the config file or the default decides. */
+	o.workers = o.lease = o.host_timeout = o.step_timeout = -1;
+	o.max_attempts = o.db_conns = o.backoff = -1;
 	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -150,6 +154,15 @@ main(int argc, char *argv[])
 		    "not set in %s\"", hs_config_path(config));
 		goto out;
 	}
+	pick(&o.workers, cfg.sched_workers, HSD_DEFAULT_WORKERS);
+	pick(&o.lease, cfg.lease_seconds, HSD_DEFAULT_LEASE);
+	pick(&o.host_timeout, cfg.host_timeout, HSD_DEFAULT_HOST_TIMEOUT);
+	pick(&o.step_timeout, cfg.step_timeout, HSD_DEFAULT_STEP_TIMEOUT);
+	pick(&o.max_attempts, cfg.max_attempts, HSD_DEFAULT_MAX_ATTEMPTS);
+	pick(&o.db_conns, cfg.sched_db_connections, HSD_DEFAULT_DB_CONNS);
+	if (o.backoff < 0)
+		o.backoff = cfg.retry_backoff_seconds >= 0 ?
+		    (int)cfg.retry_backoff_seconds : HSD_DEFAULT_BACKOFF;
 	if (o.db_conns > o.workers)
 		o.db_conns = o.workers;
 	o.conninfo = cfg.sched_database;
