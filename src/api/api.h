@@ -24,6 +24,7 @@ enum api_err {
 	API_FORBIDDEN,		/* 403 */
 	API_NOT_FOUND,		/* 404 */
 	API_METHOD,		/* 405 */
+	API_CONFLICT,		/* 409, the resource's state forbids it */
 	API_LENGTH_REQUIRED,	/* 411 */
 	API_TOO_LARGE,		/* 413 */
 	API_UNSUPPORTED_TYPE,	/* 415 */
@@ -31,6 +32,8 @@ enum api_err {
 	API_UNAVAILABLE,	/* 503, database down */
 	API__MAX
 };
+
+enum db_err { DB_OK = 0, DB_UNAVAILABLE, DB_ERROR };
 
 /* Where a request comes from: a FastCGI connection or the CGI environment. */
 struct io {
@@ -98,6 +101,31 @@ void	 h_job_get(struct req *, const char *id);
 void	 h_job_status(struct req *, const char *id);
 void	 h_job_cancel(struct req *, const char *id);
 
+/* job.c: shared with results.c */
+/* Columns of ST_JOB_INSERT, ST_JOB_HOSTS and ST_JOB_PAGE_HOSTS. */
+enum { HC_JOB, HC_ID, HC_HOST_ID, HC_NAME, HC_DNS, HC_OS, HC_IP, HC_VERSION,
+	HC_STATE, HC_DESC, HC_REASON };
+json_t	*col_str(const PGresult *, int row, int col);
+json_t	*col_enum(const PGresult *, int row, int col,
+	    const char *const *names, int n);
+int	 col_int(const PGresult *, int row, int col);
+/* A HostScanJobStatus from rows [from, to) of an HC_ result. */
+json_t	*job_status(const PGresult *, int from, int to);
+void	 reply_db_error(struct req *, enum db_err);
+int	 query_get(const char *query, const char *key, char *out,
+	    size_t outsize);
+
+/* results.c: scanned data, trust and re-scans */
+void	 h_result_host_list(struct req *, const char *id);
+void	 h_result_host_get(struct req *, const char *id);
+void	 h_result_host_trust(struct req *, const char *id);
+void	 h_result_user_list(struct req *, const char *id);
+void	 h_result_user_get(struct req *, const char *id);
+void	 h_result_group_get(struct req *, const char *id);
+void	 h_rescan_post(struct req *, const char *id);
+void	 h_rescan_get(struct req *, const char *id);
+void	 h_rescan_multi(struct req *, const char *id);
+
 /* db.c: every SQL statement of the responder */
 enum stmt {
 	ST_PING,
@@ -110,10 +138,18 @@ enum stmt {
 	ST_JOB_PAGE,
 	ST_JOB_PAGE_HOSTS,
 	ST_JOB_CANCEL,
+	ST_RES_HOST,
+	ST_RES_HOST_PAGE,
+	ST_RES_SCAN_LOG,
+	ST_RES_TRUST,
+	ST_RES_USER,
+	ST_RES_USER_PAGE,
+	ST_RES_GROUP,
+	ST_RES_GROUP_MEMBERS,
+	ST_HOST_RECORDS,
+	ST_HOST_LATEST_JOB,
 	ST__MAX
 };
-
-enum db_err { DB_OK = 0, DB_UNAVAILABLE, DB_ERROR };
 
 /*
  * Runs a prepared statement (connecting and preparing first when needed).

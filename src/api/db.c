@@ -10,6 +10,22 @@
 	"h.id, h.host_id, h.name, h.dns_host_name, h.os, h.ip_address, " \
 	"h.version, h.state, h.status_description, h.failure_reason"
 
+/* Columns of one scanned host record, in the order results.c reads them. */
+#define RES_HOST_COLS \
+	"s.id, COALESCE(s.name, h.name), s.dns_host_name, s.ip_address," \
+	" COALESCE(s.os, h.os), COALESCE(s.version, h.version), s.host_id," \
+	" s.credential_id, s.platform_id, hs_ts(h.last_scan_at)," \
+	" hs_ts(h.last_scan_start_at), h.host_connected," \
+	" s.discovered_fingerprint, h.trusted_fingerprint, s.job_id," \
+	" s.ssh_port, s.discovered_key_type, h.trusted_key_type "
+
+/* Columns of one scanned user; never a password hash (none is stored). */
+#define RES_USER_COLS \
+	"u.id, u.name, u.display_name, u.unix_id, u.unix_group_id," \
+	" u.home_directory, u.shell, u.privilege," \
+	" hs_ts(u.password_changed_at), hs_ts(u.password_expires_at)," \
+	" u.is_disabled, u.host_scan_host_id, u.host_id "
+
 /*
  * Every SQL statement of the responder, prepared once per connection.
  * Host items travel as one jsonb array so that a job of 10 000 hosts is
@@ -31,7 +47,11 @@ static const struct {
 	    "UNION ALL "
 	    "SELECT 'p', id::text, name FROM platform "
 	    "WHERE name IN (SELECT jsonb_array_elements_text($3::jsonb))", 3 },
-	/* $1 sub, $2 name, $3 address, $4 hosts (jsonb array of records) */
+	/*
+	 * $1 sub, $2 name, $3 address, $4 hosts (jsonb array of records);
+	 * hid is set by a re-scan so that the host's latest job is found
+	 * before the scheduler has reached it.
+	 */
 	[ST_JOB_INSERT] = { "job_insert",
 	    "WITH job AS ("
 	    " INSERT INTO host_scan_job (created_by, created_by_user_name,"
@@ -39,12 +59,12 @@ static const struct {
 	    " ins AS ("
 	    " INSERT INTO host_scan_host (job_id, ord, dns_host_name, ip_address,"
 	    "  os, credential_id, platform_id, accept_first, trust_action,"
-	    "  certificate_type, trusted_thumbprint, ssh_port, source)"
+	    "  certificate_type, trusted_thumbprint, ssh_port, source, host_id)"
 	    " SELECT job.id, r.ord, r.dns, r.ip, r.os, r.cred, r.plat,"
-	    "  r.acc, r.ta, r.ct, r.tt, r.port, r.src"
+	    "  r.acc, r.ta, r.ct, r.tt, r.port, r.src, r.hid"
 	    " FROM job, jsonb_to_recordset($4::jsonb) AS r(ord int, dns text,"
 	    "  ip text, os text, cred uuid, plat uuid, acc boolean, ta smallint,"
-	    "  ct smallint, tt text, port int, src text)"
+	    "  ct smallint, tt text, port int, src text, hid uuid)"
 	    " RETURNING *)"
 	    " SELECT h.job_id, " HOST_STATUS_COLS " FROM ins h ORDER BY h.ord", 4 },
 	[ST_JOB_HOSTS] = { "job_hosts",
@@ -89,6 +109,53 @@ static const struct {
 	    "  time_finished = clock_timestamp()"
 	    "  FROM job WHERE h.job_id = job.id AND h.state = 0 RETURNING h.id)"
 	    " SELECT job.id, (SELECT count(*) FROM c) FROM job", 2 },
+	/*
+	 * Scanned host records: the scans (host_scan_host rows) that reached
+	 * a host record, with that record's trust and scan times.  Paged by
+	 * id, which stays a valid cursor even when the row is gone.
+	 */
+	[ST_RES_HOST] = { "res_host",
+	    "SELECT " RES_HOST_COLS "FROM host_scan_host s "
+	    "JOIN host h ON h.id = s.host_id WHERE s.id = $1", 1 },
+	[ST_RES_HOST_PAGE] = { "res_host_page",
+	    "SELECT " RES_HOST_COLS "FROM host_scan_host s "
+	    "JOIN host h ON h.id = s.host_id "
+	    "WHERE $1::uuid IS NULL OR s.id > $1 ORDER BY s.id LIMIT $2", 2 },
+	[ST_RES_SCAN_LOG] = { "res_scan_log",
+	    "SELECT hs_ts(at), level, step, message FROM scan_log "
+	    "WHERE host_scan_host_id = $1 ORDER BY id LIMIT 10000", 1 },
+	/*
+	 * Trust what one scan discovered.  No row: an unknown scan, one
+	 * without a host record, or one that discovered no key; the caller
+	 * tells them apart with ST_RES_HOST.
+	 */
+	[ST_RES_TRUST] = { "res_trust",
+	    "UPDATE host h SET trusted_key_type = s.discovered_key_type,"
+	    " trusted_key = s.discovered_key,"
+	    " trusted_fingerprint = s.discovered_fingerprint "
+	    "FROM host_scan_host s WHERE s.id = $1 AND h.id = s.host_id"
+	    " AND s.discovered_fingerprint IS NOT NULL "
+	    "RETURNING h.id", 1 },
+	[ST_RES_USER] = { "res_user",
+	    "SELECT " RES_USER_COLS "FROM host_user u WHERE u.id = $1", 1 },
+	/* Scans replace users wholesale: an id cursor survives that. */
+	[ST_RES_USER_PAGE] = { "res_user_page",
+	    "SELECT " RES_USER_COLS "FROM host_user u "
+	    "WHERE $1::uuid IS NULL OR u.id > $1 ORDER BY u.id LIMIT $2", 2 },
+	[ST_RES_GROUP] = { "res_group",
+	    "SELECT g.id, g.name, g.unix_id, g.host_scan_host_id, g.host_id "
+	    "FROM host_group g WHERE g.id = $1", 1 },
+	[ST_RES_GROUP_MEMBERS] = { "res_group_members",
+	    "SELECT m.user_id, m.user_name, m.is_primary "
+	    "FROM host_group_member m WHERE m.group_id = $1 "
+	    "ORDER BY m.is_primary DESC, m.user_name", 1 },
+	/* $1: a Postgres uuid[] literal of host record ids. */
+	[ST_HOST_RECORDS] = { "host_records",
+	    "SELECT id, dns_host_name, ip_address, os, credential_id,"
+	    " platform_id, ssh_port FROM host WHERE id = ANY($1::uuid[])", 1 },
+	[ST_HOST_LATEST_JOB] = { "host_latest_job",
+	    "SELECT s.job_id FROM host_scan_host s WHERE s.host_id = $1 "
+	    "ORDER BY s.time_created DESC, s.id DESC LIMIT 1", 1 },
 };
 
 void

@@ -6,18 +6,14 @@
 #include "config.h"
 #include "api.h"
 
-/* Columns of ST_JOB_INSERT, ST_JOB_HOSTS and ST_JOB_PAGE_HOSTS. */
-enum { HC_JOB, HC_ID, HC_HOST_ID, HC_NAME, HC_DNS, HC_OS, HC_IP, HC_VERSION,
-	HC_STATE, HC_DESC, HC_REASON };
-
-static json_t *
+json_t *
 col_str(const PGresult *res, int row, int col)
 {
 	return PQgetisnull(res, row, col) ? json_null() :
 	    json_string(PQgetvalue(res, row, col));
 }
 
-static json_t *
+json_t *
 col_enum(const PGresult *res, int row, int col, const char *const *names,
     int n)
 {
@@ -29,7 +25,7 @@ col_enum(const PGresult *res, int row, int col, const char *const *names,
 	return json_string(v >= 0 && v < n ? names[v] : "Unknown");
 }
 
-static int
+int
 col_int(const PGresult *res, int row, int col)
 {
 	return atoi(PQgetvalue(res, row, col));
@@ -41,7 +37,7 @@ col_int(const PGresult *res, int row, int col)
  * all failed -> Failed, any cancelled -> Cancelled, else
  * CompletedWithErrors.
  */
-static json_t *
+json_t *
 job_status(const PGresult *res, int from, int to)
 {
 	json_t		*hosts = json_array(), *o;
@@ -97,7 +93,7 @@ job_status(const PGresult *res, int from, int to)
 	return o;
 }
 
-static void
+void
 reply_db_error(struct req *r, enum db_err err)
 {
 	if (err == DB_UNAVAILABLE)
@@ -515,7 +511,7 @@ out:
 /* ---- GET /HostScanJob?limit=&after= ---- */
 
 /* Finds key in a query string; decodes its value into out. */
-static int
+int
 query_get(const char *q, const char *key, char *out, size_t outsize)
 {
 	size_t	 klen = strlen(key);

@@ -29,6 +29,7 @@ static const struct {
 	[API_FORBIDDEN] = { 403, "Forbidden", "Forbidden" },
 	[API_NOT_FOUND] = { 404, "Not Found", "Not Found" },
 	[API_METHOD] = { 405, "Method Not Allowed", "Method Not Allowed" },
+	[API_CONFLICT] = { 409, "Conflict", "Conflict" },
 	[API_LENGTH_REQUIRED] = { 411, "Length Required", "Length Required" },
 	[API_TOO_LARGE] = { 413, "Content Too Large", "Content Too Large" },
 	[API_UNSUPPORTED_TYPE] = { 415, "Unsupported Media Type",

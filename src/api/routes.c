@@ -6,6 +6,7 @@
 #define M_GET	0x01
 #define M_POST	0x02
 #define M_DELETE 0x04
+#define M_PUT	0x08
 
 /*
  * The routes.  Literal segments match case-insensitively, as ASP.NET
@@ -25,6 +26,16 @@ static const struct route {
 	{ "/HostScanJob/{id}", M_GET, 1, h_job_get },
 	{ "/HostScanJob/{id}", M_DELETE, 1, h_job_cancel },
 	{ "/HostScanJob/{id}/Status", M_GET, 1, h_job_status },
+	/* Literal second segments are never uuids: no clash with {id}. */
+	{ "/HostScanJob/Host", M_GET, 1, h_result_host_list },
+	{ "/HostScanJob/Host/{id}", M_GET, 1, h_result_host_get },
+	{ "/HostScanJob/Host/{id}/Trust", M_PUT, 1, h_result_host_trust },
+	{ "/HostScanJob/User", M_GET, 1, h_result_user_list },
+	{ "/HostScanJob/User/{id}", M_GET, 1, h_result_user_get },
+	{ "/HostScanJob/Group/{id}", M_GET, 1, h_result_group_get },
+	{ "/HostScanJob/ByHostId/{id}", M_GET, 1, h_rescan_get },
+	{ "/HostScanJob/ByHostId/{id}", M_POST, 1, h_rescan_post },
+	{ "/HostScanJob/ByHostIdMultiple", M_POST, 1, h_rescan_multi },
 };
 
 #define API_PREFIX "/api/v1"
@@ -38,6 +49,8 @@ method_bit(const char *m)
 		return M_POST;
 	if (strcmp(m, "DELETE") == 0)
 		return M_DELETE;
+	if (strcmp(m, "PUT") == 0)
+		return M_PUT;
 	return 0;
 }
 
@@ -101,11 +114,13 @@ route(struct req *r)
 		return;
 	}
 	if (found == NULL) {
-		snprintf(r->allow, sizeof(r->allow), "%s%s%s",
+		snprintf(r->allow, sizeof(r->allow), "%s%s%s%s",
 		    allowed & M_GET ? "GET, HEAD" : "",
 		    allowed & M_POST ? (allowed & M_GET ? ", POST" : "POST") : "",
 		    allowed & M_DELETE ? (allowed & (M_GET | M_POST) ?
-		    ", DELETE" : "DELETE") : "");
+		    ", DELETE" : "DELETE") : "",
+		    allowed & M_PUT ? (allowed & (M_GET | M_POST | M_DELETE) ?
+		    ", PUT" : "PUT") : "");
 		reply_problem(r, API_METHOD, "this route does not accept "
 		    "that method", NULL);
 		return;

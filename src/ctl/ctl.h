@@ -19,6 +19,7 @@ int	 ctl_token(struct ctl *, int, char **);			/* keys.c */
 int	 ctl_masterkey(struct ctl *, int, char **);		/* keys.c */
 int	 ctl_migrate(struct ctl *, int, char **);		/* migrate.c */
 int	 ctl_credential(struct ctl *, int, char **);		/* credential.c */
+int	 ctl_job(struct ctl *, int, char **);			/* watch.c */
 
 /* main.c */
 void	 ctl_usage(FILE *);

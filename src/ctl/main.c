@@ -21,6 +21,7 @@ static const struct cmd {
 	{ "migrate", ctl_migrate },
 	{ "masterkey", ctl_masterkey },
 	{ "credential", ctl_credential },
+	{ "job", ctl_job },
 };
 
 static const char *const usage_lines[] = {
@@ -34,6 +35,7 @@ static const char *const usage_lines[] = {
 	    "[--kind password|private-key] < SECRET",
 	"credential list [--json]",
 	"credential rm NAME|ID",
+	"job watch ID [--interval SECONDS]",
 };
 
 /* The command being run: its usage lines are the ones worth showing. */
