@@ -419,10 +419,162 @@ write_env() {
 	} >"$file"
 }
 
+# sched_start RUN [WORKERS]: hostscand from the build directory, logging
+# to RUN/log/hostscand.log.  It runs as root: it reads master_key (0600,
+# root's) to unseal credentials, which the responder's user must not.
+sched_start() {
+	local run=$1 workers=${2:-16} bin log off pid i
+
+	bin="$(hs_builddir)/hostscand"
+	[ -x "$bin" ] || hs_die "no $bin (build it first)"
+	log="$run/log/hostscand.log"
+	mkdir -p "$run/log"
+	chmod 0700 "$run/log"
+	touch "$log"
+	off=$(stat -c %s "$log")
+	setsid "$bin" --config "$run/hostscan.conf" --instance "up-$(hostname -s)" \
+		--workers "$workers" --backoff 1 </dev/null >>"$log" 2>&1 &
+	pid=$!
+	echo "$pid" >"$run/hostscand.pid"
+	for ((i = 0; i < 150; i++)); do
+		tail -c +$((off + 1)) "$log" | grep -q 'event=started' && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	tail -c +$((off + 1)) "$log" | tail -n 20 >&2
+	hs_die "hostscand did not start (log: $log)"
+}
+
+sched_stop() {
+	stop_pidfile "$1/hostscand.pid" hostscand 30
+}
+
+# demo_targets_start RUN: OpenSSH sshd demo targets on loopback, started
+# by t/lib/SSHD.pm (private mount namespaces with their own passwd,
+# group, shadow and os-release: the machine's users are not touched).
+# A Perl supervisor keeps them running and stops them on SIGTERM.  Host
+# keys and the scanner's client key persist in RUN/demo/keys, so the key
+# stored on first discovery still matches on the next scripts/up.  Writes
+# RUN/demo/targets.env (shell syntax):
+#   A_ADDR A_PORT  sshd, key login for the demo user hsscan
+#   B_ADDR B_PORT  sshd with another host key than A (pinned mismatch)
+#   A_FP           SHA256 fingerprint of A's host key
+#   C_ADDR C_PORT  nothing listens there: connection refused
+#   CLIENT_KEY     the private key hsscan accepts (root's, 0600)
+# No password logs in anywhere: the targets' password is random and
+# never stored, root has no authorized key, and sshd listens on 127.0.0.x.
+demo_targets_start() {
+	local run=$1 dir=$1/demo i pid
+
+	command -v unshare >/dev/null && [ -x /usr/sbin/sshd ] ||
+		hs_die "demo targets need unshare and /usr/sbin/sshd (openssh-server)"
+	mkdir -p "$dir/keys" "$run/log"
+	chmod 0755 "$dir"
+	chmod 0700 "$dir/keys"
+	rm -rf "$dir"/sshd-* "$dir/targets.env"
+	cat >"$dir/targets.pl" <<'EOF'
+# Written by scripts/lib.sh demo_targets_start.
+use strict;
+use warnings;
+use File::Copy ();
+use SSHD ();
+
+my ($dir, $out) = @ARGV;
+my $keys = "$dir/keys";
+my @live;
+my $stop = sub { $_->stop for @live; @live = (); exit 0 };
+
+sub rand_hex {
+	open(my $fh, '<', '/dev/urandom') or die "urandom: $!\n";
+	read($fh, my $b, 24) == 24 or die "urandom: short read\n";
+	return unpack('H*', $b);
+}
+
+# The persisted file when there is one, else persist the new one.
+sub keep {
+	my ($from, $to) = @_;
+	for my $ext ('', '.pub') {
+		if (-s "$to$ext") {
+			File::Copy::copy("$to$ext", "$from$ext")
+			    or die "copy $to$ext: $!\n";
+		} else {
+			File::Copy::copy("$from$ext", "$to$ext")
+			    or die "copy $from$ext: $!\n";
+		}
+	}
+	chmod 0600, $from, $to;
+}
+
+sub target {
+	my ($name, $addr) = @_;
+	my $t = SSHD->new(dir => $dir, addr => $addr, password => rand_hex(),
+	    log_level => 'INFO',
+	    os_release => { NAME => 'HostScan Demo Linux', VERSION_ID => '1.0',
+		PRETTY_NAME => "HostScan Demo Linux 1.0 ($name)",
+		ID => 'hsdemo' });
+	my $d = $t->dir;
+	keep("$d/keys/host_ed25519", "$keys/host_$name");
+	keep("$d/client_key", "$keys/client_key");
+	# Key login for the demo user only; it may read its private
+	# shadow (dates only are inventoried) for a complete inventory.
+	unlink "$d/authorized_keys/root";
+	SSHD::spew("$d/authorized_keys/hsscan",
+	    SSHD::slurp("$keys/client_key.pub"), 0644);
+	chown 0, 4242, "$d/etc/shadow";
+	return $t;
+}
+
+$SIG{TERM} = $SIG{INT} = $SIG{HUP} = $stop;
+my $a = target('a', '127.0.0.61');
+my $b = target('b', '127.0.0.62');
+my $c_addr = '127.0.0.63';
+my $c_port = SSHD::free_port($c_addr);
+for my $t ($a, $b) {
+	push @live, $t;
+	$t->start;
+}
+open(my $fh, '>', "$out.tmp") or die "$out: $!\n";
+printf $fh "A_ADDR=%s\nA_PORT=%d\nA_FP=%s\nB_ADDR=%s\nB_PORT=%d\n"
+    . "C_ADDR=%s\nC_PORT=%d\nCLIENT_KEY=%s\n", $a->addr, $a->port,
+    $a->fingerprint, $b->addr, $b->port, $c_addr, $c_port,
+    "$keys/client_key";
+close $fh;
+rename "$out.tmp", $out or die "$out: $!\n";
+print "demo targets: A $a->{addr}:$a->{port} B $b->{addr}:$b->{port}"
+    . " C $c_addr:$c_port (refused)\n";
+while (1) {
+	sleep 1;
+	for my $t (@live) {
+		next if kill 0, $t->{pid};
+		warn "demo target $t->{addr}:$t->{port} exited\n";
+		$stop->();
+	}
+}
+EOF
+	setsid perl -I"$HS_SRCDIR/t/lib" "$dir/targets.pl" "$dir" "$dir/targets.env" \
+		</dev/null >>"$run/log/demo-targets.log" 2>&1 &
+	pid=$!
+	echo "$pid" >"$run/demo-targets.pid"
+	for ((i = 0; i < 300; i++)); do
+		[ -s "$dir/targets.env" ] && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	tail -n 20 "$run/log/demo-targets.log" >&2
+	hs_die "the demo SSH targets did not start (log: $run/log/demo-targets.log)"
+}
+
+demo_targets_stop() {
+	stop_pidfile "$1/demo-targets.pid" targets.pl 20
+	rm -f "$1/demo/targets.env"
+}
+
 # Stops what the start functions above started in RUN, newest first.
 stack_stop() {
 	local run=$1
 
+	sched_stop "$run"
+	demo_targets_stop "$run"
 	nginx_stop "$run"
 	responder_stop "$run"
 	pg_stop "$run/pg"
