@@ -48,7 +48,10 @@ struct worker {
 	const struct hs_config	*cfg;
 	struct hs_keyring	 keyring;
 	int			 keyring_ok;
+	unsigned long		 keyring_gen;	/* bumped on every (re)load */
 	PGconn			*db;
+	unsigned long		 db_epoch;	/* bumped on every connect */
+	unsigned long		 revoke_events;	/* NOTIFY hostscan_revoke seen */
 };
 
 /* One request; req_free() releases everything it owns. */

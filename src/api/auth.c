@@ -2,6 +2,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "api.h"
 
 /* The only roles the product allows on HostScanJob. */
@@ -45,9 +47,85 @@ keyring_update(struct worker *w, int force)
 			    "error=\"%s\"", w->cfg->keyring, err);
 		return;
 	}
-	if (!w->keyring_ok || rc == 1)
+	if (!w->keyring_ok || rc == 1) {
 		hs_log(HS_LOG_INFO, "keyring_loaded", "keys=%zu", w->keyring.n);
+		w->keyring_gen++;
+	}
 	w->keyring_ok = 1;
+}
+
+/*
+ * Tokens this worker verified and found not revoked, by a hash of the
+ * token, so that a client's repeated requests skip the Ed25519 check and
+ * the revocation query.  The cache is emptied whenever what it vouches for
+ * may have changed: the keyring was reloaded, the database connection is
+ * new (notifications may have been missed), or a NOTIFY hostscan_revoke
+ * arrived (sql/004 sends one for every revocation).  Time claims are
+ * checked again on every hit.
+ */
+#define AUTH_CACHE_SLOTS 64
+
+static struct auth_entry {
+	int			 used;
+	unsigned char		 hash[16];
+	struct hs_claims	 claims;
+} auth_cache[AUTH_CACHE_SLOTS];
+static unsigned long	 cache_keyring_gen, cache_db_epoch, cache_revokes;
+
+static void
+cache_clear(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < AUTH_CACHE_SLOTS; i++)
+		if (auth_cache[i].used) {
+			hs_claims_free(&auth_cache[i].claims);
+			auth_cache[i].used = 0;
+		}
+}
+
+static void
+claims_copy(struct hs_claims *dst, const struct hs_claims *src)
+{
+	size_t	 i;
+
+	*dst = *src;
+	dst->sub = hs_strdup(src->sub);
+	dst->name = src->name ? hs_strdup(src->name) : NULL;
+	dst->jti = hs_strdup(src->jti);
+	for (i = 0; i < src->nroles; i++)
+		dst->roles[i] = hs_strdup(src->roles[i]);
+}
+
+static struct auth_entry *
+cache_slot(struct worker *w, const char *token, unsigned char hash[16])
+{
+	if (w->keyring_gen != cache_keyring_gen || w->db_epoch != cache_db_epoch ||
+	    w->revoke_events != cache_revokes) {
+		cache_clear();
+		cache_keyring_gen = w->keyring_gen;
+		cache_db_epoch = w->db_epoch;
+		cache_revokes = w->revoke_events;
+	}
+	crypto_generichash(hash, 16, (const unsigned char *)token,
+	    strlen(token), NULL, 0);
+	return &auth_cache[hash[0] % AUTH_CACHE_SLOTS];
+}
+
+/* A cached token still within its time window. */
+static int
+cache_hit(struct auth_entry *e, const unsigned char hash[16],
+    const struct hs_token_policy *pol)
+{
+	if (!e->used || sodium_memcmp(e->hash, hash, 16) != 0)
+		return 0;
+	if (pol->now > e->claims.exp + pol->leeway ||
+	    (e->claims.has_nbf && pol->now + pol->leeway < e->claims.nbf)) {
+		hs_claims_free(&e->claims);
+		e->used = 0;
+		return 0;
+	}
+	return 1;
 }
 
 /*
@@ -63,6 +141,8 @@ auth_request(struct req *r)
 	const char		*h = req_header(r, "HTTP_AUTHORIZATION");
 	enum hs_token_err	 te;
 	enum db_err		 dberr;
+	struct auth_entry	*e;
+	unsigned char		 hash[16];
 	size_t			 i;
 	int			 rv;
 
@@ -86,6 +166,14 @@ auth_request(struct req *r)
 	pol.audience = cfg->token_audience;
 	pol.now = (int64_t)time(NULL);
 	pol.leeway = cfg->token_leeway;
+	/* Takes pending revocation notices in before the cache is trusted. */
+	(void)db_ensure(r->w);
+	e = cache_slot(r->w, h, hash);
+	if (cache_hit(e, hash, &pol)) {
+		claims_copy(&r->claims, &e->claims);
+		r->authed = 1;
+		goto roles;
+	}
 	te = hs_token_verify(&r->w->keyring, h, &pol, &r->claims);
 	if (te != HS_TOKEN_OK) {
 		r->auth_fail = hs_token_strerror(te);
@@ -99,6 +187,16 @@ auth_request(struct req *r)
 		r->auth_fail = hs_token_strerror(HS_TOKEN_REVOKED);
 		return API_UNAUTHORIZED;
 	}
+	/* The revocation query may have reconnected: only then is it fresh. */
+	if (r->w->db_epoch == cache_db_epoch &&
+	    r->w->revoke_events == cache_revokes) {
+		if (e->used)
+			hs_claims_free(&e->claims);
+		memcpy(e->hash, hash, 16);
+		claims_copy(&e->claims, &r->claims);
+		e->used = 1;
+	}
+roles:
 	for (i = 0; i < sizeof(allowed_roles) / sizeof(allowed_roles[0]); i++)
 		if (hs_claims_has_role(&r->claims, allowed_roles[i]))
 			return API_OK;

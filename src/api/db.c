@@ -203,9 +203,54 @@ db_connect(struct worker *w)
 		}
 		PQclear(res);
 	}
+	res = PQexec(w->db, "LISTEN hostscan_revoke");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		hs_log(HS_LOG_ERROR, "db_listen_failed", "error=%s",
+		    hs_logq(qerr, sizeof(qerr), PQerrorMessage(w->db)));
+		PQclear(res);
+		db_close(w);
+		return -1;
+	}
+	PQclear(res);
+	w->db_epoch++;
 	hs_log(HS_LOG_INFO, "db_connected", "server_version=%d",
 	    PQserverVersion(w->db));
 	return 0;
+}
+
+static int
+idle_readable(PGconn *db)
+{
+	struct pollfd	 p;
+
+	p.fd = PQsocket(db);
+	p.events = POLLIN;
+	p.revents = 0;
+	return p.fd < 0 || poll(&p, 1, 0) != 0;
+}
+
+/*
+ * Counts the revocation notices libpq holds (some may have come in during
+ * the last statement); reads the socket first when it is readable.
+ * Returns -1 when what was waiting was not a notice: a FATAL or EOF.
+ */
+static int
+take_notices(struct worker *w)
+{
+	PGnotify	*n;
+	int		 count = 0, readable = idle_readable(w->db);
+
+	if (readable && (PQconsumeInput(w->db) == 0 ||
+	    PQstatus(w->db) != CONNECTION_OK))
+		return -1;
+	while ((n = PQnotifies(w->db)) != NULL) {
+		count++;
+		PQfreemem(n);
+	}
+	w->revoke_events += (unsigned long)count;
+	if (readable && (count == 0 || idle_readable(w->db)))
+		return -1;
+	return count;
 }
 
 /*
@@ -216,19 +261,17 @@ db_connect(struct worker *w)
 int
 db_ensure(struct worker *w)
 {
-	struct pollfd	 p;
-
-	/* An idle connection has nothing to read: a FATAL or EOF is waiting. */
-	if (w->db != NULL) {
-		p.fd = PQsocket(w->db);
-		p.events = POLLIN;
-		p.revents = 0;
-		if (p.fd < 0 || poll(&p, 1, 0) != 0 ||
-		    PQstatus(w->db) != CONNECTION_OK) {
-			hs_log(HS_LOG_WARN, "db_connection_lost",
-			    "action=reconnect");
-			db_close(w);
-		}
+	/*
+	 * An idle connection has nothing to read but revocation notices;
+	 * anything else waiting is a FATAL or EOF.
+	 */
+	if (w->db != NULL && take_notices(w) < 0) {
+		hs_log(HS_LOG_WARN, "db_connection_lost", "action=reconnect");
+		db_close(w);
+	}
+	if (w->db != NULL && PQstatus(w->db) != CONNECTION_OK) {
+		hs_log(HS_LOG_WARN, "db_connection_lost", "action=reconnect");
+		db_close(w);
 	}
 	if (w->db == NULL && db_connect(w) != 0)
 		return -1;
