@@ -99,6 +99,7 @@ void	 route(struct req *);
 void	 h_health(struct req *, const char *id);
 void	 h_version(struct req *, const char *id);
 void	 h_job_post(struct req *, const char *id);
+json_t	*job_create(struct req *, const json_t *rows, const char *rescan_of);
 void	 h_job_list(struct req *, const char *id);
 void	 h_job_get(struct req *, const char *id);
 void	 h_job_status(struct req *, const char *id);

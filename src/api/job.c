@@ -292,6 +292,44 @@ insert_rows(const struct hs_host_req *h, size_t n)
 	return rows;
 }
 
+/*
+ * Queues one job from the jsonb records insert_rows() describes, in one
+ * INSERT statement, and returns its HostScanJobStatus built from the rows
+ * committed; NULL when it answered the error itself.  rescan_of names the
+ * host record a re-scan was made for (NULL for a POSTed job).
+ */
+json_t *
+job_create(struct req *r, const json_t *rows, const char *rescan_of)
+{
+	PGresult	*res = NULL;
+	json_t		*status = NULL;
+	const char	*params[4];
+	char		*rows_s = NULL;
+	enum db_err	 err;
+
+	if ((rows_s = json_dumps(rows, JSON_COMPACT)) == NULL) {
+		reply_problem(r, API_INTERNAL, "could not encode the job", NULL);
+		goto out;
+	}
+	params[0] = r->claims.sub;
+	params[1] = r->claims.name;
+	params[2] = r->addr[0] ? r->addr : NULL;
+	params[3] = rows_s;
+	if ((res = db_exec(r->w, ST_JOB_INSERT, 4, params, &err)) == NULL) {
+		reply_db_error(r, err);
+		goto out;
+	}
+	status = job_status(res, 0, PQntuples(res));
+	hs_log(HS_LOG_INFO, "job_created", "trace=%s job=%s hosts=%d%s%s",
+	    r->trace, PQntuples(res) > 0 ? PQgetvalue(res, 0, HC_JOB) : "-",
+	    PQntuples(res), rescan_of ? " rescan_of=" : "",
+	    rescan_of ? rescan_of : "");
+out:
+	PQclear(res);
+	free(rows_s);
+	return status;
+}
+
 void
 h_job_post(struct req *r, const char *id)
 {
@@ -301,9 +339,7 @@ h_job_post(struct req *r, const char *id)
 	size_t			 n = 0;
 	json_error_t		 jerr;
 	const char		*detail = NULL;
-	const char		*params[4];
-	char			*rows_s = NULL, msg[256];
-	PGresult		*res = NULL;
+	char			 msg[256];
 	enum api_err		 e;
 	enum db_err		 dberr = DB_OK;
 
@@ -336,27 +372,10 @@ h_job_post(struct req *r, const char *id)
 		reply_problem(r, API_VALIDATION, NULL, errors);
 		goto out;
 	}
-	if ((rows_s = json_dumps(rows, JSON_COMPACT)) == NULL) {
-		reply_problem(r, API_INTERNAL, "could not encode the job", NULL);
+	if ((status = job_create(r, rows, NULL)) == NULL)
 		goto out;
-	}
-	params[0] = r->claims.sub;
-	params[1] = r->claims.name;
-	params[2] = r->addr[0] ? r->addr : NULL;
-	params[3] = rows_s;
-	if ((res = db_exec(r->w, ST_JOB_INSERT, 4, params, &dberr)) == NULL) {
-		reply_db_error(r, dberr);
-		goto out;
-	}
-	/* The answer is built from the rows the INSERT committed. */
-	status = job_status(res, 0, PQntuples(res));
-	hs_log(HS_LOG_INFO, "job_created", "trace=%s job=%s hosts=%d",
-	    r->trace, PQntuples(res) > 0 ? PQgetvalue(res, 0, HC_JOB) : "-",
-	    PQntuples(res));
 	reply_json(r, 200, status, NULL);
 out:
-	PQclear(res);
-	free(rows_s);
 	json_decref(status);
 	json_decref(rows);
 	json_decref(root);

@@ -409,11 +409,7 @@ unscannable(const PGresult *res, int i)
 static json_t *
 rescan_one(struct req *r, const PGresult *rec, int i)
 {
-	PGresult	*res = NULL;
 	json_t		*rows = NULL, *status = NULL;
-	const char	*params[4];
-	char		*rows_s = NULL;
-	enum db_err	 err;
 
 	rows = json_pack("[{s:i, s:o, s:o, s:o, s:o, s:o, s:b, s:n, s:n, s:n,"
 	    " s:o, s:s, s:o}]",
@@ -427,27 +423,13 @@ rescan_one(struct req *r, const PGresult *rec, int i)
 	    "port", col_bigint(rec, i, HR_PORT),
 	    "src", "ByHostId",
 	    "hid", col_str(rec, i, HR_ID));
-	if (rows == NULL || (rows_s = json_dumps(rows, JSON_COMPACT)) == NULL) {
+	if (rows == NULL) {
 		reply_problem(r, API_INTERNAL, "could not encode the job",
 		    NULL);
 		goto out;
 	}
-	params[0] = r->claims.sub;
-	params[1] = r->claims.name;
-	params[2] = r->addr[0] ? r->addr : NULL;
-	params[3] = rows_s;
-	if ((res = db_exec(r->w, ST_JOB_INSERT, 4, params, &err)) == NULL) {
-		reply_db_error(r, err);
-		goto out;
-	}
-	status = job_status(res, 0, PQntuples(res));
-	hs_log(HS_LOG_INFO, "job_created", "trace=%s job=%s hosts=%d "
-	    "rescan_of=%s", r->trace, PQntuples(res) > 0 ?
-	    PQgetvalue(res, 0, HC_JOB) : "-", PQntuples(res),
-	    PQgetvalue(rec, i, HR_ID));
+	status = job_create(r, rows, PQgetvalue(rec, i, HR_ID));
 out:
-	PQclear(res);
-	free(rows_s);
 	json_decref(rows);
 	return status;
 }
