@@ -63,13 +63,11 @@ keyring_update(struct worker *w, int force)
  * arrived (sql/004 sends one for every revocation).  Time claims are
  * checked again on every hit.
  */
-#define AUTH_CACHE_SLOTS 64
-
 static struct auth_entry {
 	int			 used;
 	unsigned char		 hash[16];
 	struct hs_claims	 claims;
-} auth_cache[AUTH_CACHE_SLOTS];
+} auth_cache[HS_AUTH_CACHE_SLOTS];
 static unsigned long	 cache_keyring_gen, cache_db_epoch, cache_revokes;
 
 static void
@@ -77,7 +75,7 @@ cache_clear(void)
 {
 	size_t	 i;
 
-	for (i = 0; i < AUTH_CACHE_SLOTS; i++)
+	for (i = 0; i < HS_AUTH_CACHE_SLOTS; i++)
 		if (auth_cache[i].used) {
 			hs_claims_free(&auth_cache[i].claims);
 			auth_cache[i].used = 0;
@@ -109,7 +107,7 @@ cache_slot(struct worker *w, const char *token, unsigned char hash[16])
 	}
 	crypto_generichash(hash, 16, (const unsigned char *)token,
 	    strlen(token), NULL, 0);
-	return &auth_cache[hash[0] % AUTH_CACHE_SLOTS];
+	return &auth_cache[hash[0] % HS_AUTH_CACHE_SLOTS];
 }
 
 /* A cached token still within its time window. */
