@@ -247,6 +247,24 @@ rejected('payload not a JSON object', token => sign('["Admin"]', undef));
 	accepted('a fresh token of the same sub after a revocation', $fresh);
 }
 
+# With one worker the token is certainly in that worker's cache when it is
+# revoked: the revocation has to reach the cache (NOTIFY hostscan_revoke),
+# not only the database.  Delivery is asynchronous, hence the short wait.
+{
+	my $h = start_responder(workers => 1);
+	my $web = nginx_for_socket($h->{socket});
+	my $t = token(roles => 'Admin', sub => 'auth-revoke-cached');
+	my $get = sub { api(GET => $GET, token => $t, url => $web->{url})->{status} };
+	is($get->(), 200, 'one worker: token accepted');
+	is($get->(), 200, 'one worker: token accepted again (from its cache)');
+	my ($rrc) = ctl(['token', 'revoke', token_jti($t)]);
+	is($rrc, 0, 'one worker: hostscanctl token revoke succeeds');
+	ok(wait_for(sub { $get->() == 401 }, 2),
+	    'one worker: the cached token is refused once revoked');
+	stop_nginx($web);
+	stop_responder($h);
+}
+
 # ---- roles ----
 
 for my $role (qw(User Reviewer)) {
