@@ -25,7 +25,9 @@ HS_WEB_GROUP=${HS_WEB_GROUP:-www-data}
 HS_PACKAGES=(build-essential autoconf automake libtool pkg-config
 	libfcgi-dev libjansson-dev libpq-dev libsodium-dev libssh-dev
 	postgresql postgresql-contrib nginx-light spawn-fcgi fcgiwrap wrk curl
-	perl procps util-linux openssh-server openssh-client mandoc)
+	perl procps util-linux openssh-server openssh-client mandoc
+	liboath-dev libqrencode-dev oathtool libjson-validator-perl
+	libyaml-libyaml-perl)
 
 hs_say() { printf '%s\n' "$*" >&2; }
 hs_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
