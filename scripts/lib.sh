@@ -26,7 +26,7 @@ HS_PACKAGES=(build-essential autoconf automake libtool pkg-config
 	libfcgi-dev libjansson-dev libpq-dev libsodium-dev libssh-dev
 	postgresql postgresql-contrib nginx-light spawn-fcgi fcgiwrap wrk curl
 	perl procps util-linux openssh-server openssh-client mandoc
-	liboath-dev libqrencode-dev oathtool libjson-validator-perl
+	liboath-dev libqrencode-dev libcurl4-openssl-dev oathtool libjson-validator-perl
 	libyaml-libyaml-perl)
 
 hs_say() { printf '%s\n' "$*" >&2; }

@@ -28,6 +28,8 @@ enum api_err {
 	API_LENGTH_REQUIRED,	/* 411 */
 	API_TOO_LARGE,		/* 413 */
 	API_UNSUPPORTED_TYPE,	/* 415 */
+	API_UNPROCESSABLE,	/* 422, e.g. an Idempotency-Key reused */
+	API_TOO_MANY,		/* 429, sign-in locked out (Retry-After) */
 	API_INTERNAL,		/* 500 */
 	API_UNAVAILABLE,	/* 503, database down */
 	API__MAX
@@ -70,6 +72,7 @@ struct req {
 	int		 status;	/* what was answered, for the log */
 	const char	*auth_fail;	/* why a token was refused, for the log */
 	char		 allow[64];	/* Allow header of a 405 */
+	long		 retry_after;	/* seconds, for a 429 */
 	struct timespec	 start;
 };
 
@@ -100,6 +103,10 @@ void	 h_health(struct req *, const char *id);
 void	 h_version(struct req *, const char *id);
 void	 h_job_post(struct req *, const char *id);
 json_t	*job_create(struct req *, const json_t *rows, const char *rescan_of);
+json_t	*body_json(struct req *);
+enum api_err hosts_validate(struct req *, const json_t *root,
+	    struct hs_host_req **h, size_t *n, json_t **rows, json_t *errors,
+	    enum db_err *dberr);
 void	 h_job_list(struct req *, const char *id);
 void	 h_job_get(struct req *, const char *id);
 void	 h_job_status(struct req *, const char *id);

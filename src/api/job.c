@@ -330,6 +330,57 @@ out:
 	return status;
 }
 
+/*
+ * The validation of POST /HostScanJob, shared with ValidateImportedCSV so
+ * that the two can never disagree: the table of pure checks, then the
+ * credential and platform lookups.  Every problem goes into errors; *rows
+ * gets the records for ST_JOB_INSERT of the items that parsed.  Returns
+ * API_VALIDATION when the body as a whole is unusable (not an array, empty,
+ * too long), API_UNAVAILABLE or API_INTERNAL with *dberr when the lookups
+ * failed, else API_OK (items may still have errors).
+ */
+enum api_err
+hosts_validate(struct req *r, const json_t *root, struct hs_host_req **h,
+    size_t *n, json_t **rows, json_t *errors, enum db_err *dberr)
+{
+	*rows = NULL;
+	if (hs_validate_hosts(root, r->w->cfg->max_hosts, h, n,
+	    errors) != 0 && (*h == NULL || *n == 0))
+		return API_VALIDATION;
+	*rows = insert_rows(*h, *n);
+	if (resolve_refs(r, *h, *n, *rows, errors, dberr) != API_OK)
+		return *dberr == DB_UNAVAILABLE ? API_UNAVAILABLE : API_INTERNAL;
+	return API_OK;
+}
+
+/* The body as JSON, or NULL after answering 400 with the parser's words. */
+json_t *
+body_json(struct req *r)
+{
+	json_t		*root, *errors;
+	json_error_t	 jerr;
+	const char	*detail = NULL;
+	char		 msg[256];
+	enum api_err	 e;
+
+	if ((e = req_read_body(r, &detail)) != API_OK) {
+		reply_problem(r, e, detail, NULL);
+		return NULL;
+	}
+	root = json_loadb(r->body, r->body_len,
+	    JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+	if (root == NULL) {
+		errors = json_object();
+		snprintf(msg, sizeof(msg), "the body is not valid JSON: %s "
+		    "(line %d, column %d)", jerr.text, jerr.line, jerr.column);
+		hs_errors_add(errors, "$", msg);
+		reply_problem(r, API_VALIDATION, "the body is not valid JSON",
+		    errors);
+		json_decref(errors);
+	}
+	return root;
+}
+
 void
 h_job_post(struct req *r, const char *id)
 {
@@ -337,38 +388,18 @@ h_job_post(struct req *r, const char *id)
 	json_t			*status = NULL;
 	struct hs_host_req	*h = NULL;
 	size_t			 n = 0;
-	json_error_t		 jerr;
-	const char		*detail = NULL;
-	char			 msg[256];
 	enum api_err		 e;
 	enum db_err		 dberr = DB_OK;
 
-	if ((e = req_read_body(r, &detail)) != API_OK) {
-		reply_problem(r, e, detail, NULL);
+	if ((root = body_json(r)) == NULL)
 		goto out;
-	}
 	errors = json_object();
-	root = json_loadb(r->body, r->body_len,
-	    JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
-	if (root == NULL) {
-		snprintf(msg, sizeof(msg), "the body is not valid JSON: %s "
-		    "(line %d, column %d)", jerr.text, jerr.line, jerr.column);
-		hs_errors_add(errors, "$", msg);
-		reply_problem(r, API_VALIDATION, "the body is not valid JSON",
-		    errors);
-		goto out;
-	}
-	if (hs_validate_hosts(root, r->w->cfg->max_hosts, &h, &n,
-	    errors) != 0 && (h == NULL || n == 0)) {
-		reply_problem(r, API_VALIDATION, NULL, errors);
-		goto out;
-	}
-	rows = insert_rows(h, n);
-	if (resolve_refs(r, h, n, rows, errors, &dberr) != API_OK) {
+	e = hosts_validate(r, root, &h, &n, &rows, errors, &dberr);
+	if (e == API_UNAVAILABLE || e == API_INTERNAL) {
 		reply_db_error(r, dberr);
 		goto out;
 	}
-	if (json_object_size(errors) > 0) {
+	if (e != API_OK || json_object_size(errors) > 0) {
 		reply_problem(r, API_VALIDATION, NULL, errors);
 		goto out;
 	}

@@ -34,6 +34,9 @@ static const struct {
 	[API_TOO_LARGE] = { 413, "Content Too Large", "Content Too Large" },
 	[API_UNSUPPORTED_TYPE] = { 415, "Unsupported Media Type",
 	    "Unsupported Media Type" },
+	[API_UNPROCESSABLE] = { 422, "Unprocessable Content",
+	    "Unprocessable Content" },
+	[API_TOO_MANY] = { 429, "Too Many Requests", "Too Many Requests" },
 	[API_INTERNAL] = { 500, "Internal Server Error",
 	    "An error occurred while processing your request." },
 	[API_UNAVAILABLE] = { 503, "Service Unavailable",
@@ -406,6 +409,9 @@ reply_problem(struct req *r, enum api_err e, const char *detail,
 	else if (e == API_UNAVAILABLE)
 		snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n",
 		    r->w->cfg->retry_after);
+	else if (e == API_TOO_MANY)
+		snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n",
+		    r->retry_after > 0 ? r->retry_after : 1);
 	else if (e == API_FORBIDDEN)
 		snprintf(extra, sizeof(extra), "WWW-Authenticate: Bearer "
 		    "error=\"insufficient_scope\"\r\n");
