@@ -54,6 +54,7 @@ struct worker {
 	PGconn			*db;
 	unsigned long		 db_epoch;	/* bumped on every connect */
 	unsigned long		 revoke_events;	/* NOTIFY hostscan_revoke seen */
+	int			 in_tx;		/* between db_begin and its end */
 };
 
 /* One request; req_free() releases everything it owns. */
@@ -73,6 +74,7 @@ struct req {
 	const char	*auth_fail;	/* why a token was refused, for the log */
 	char		 allow[64];	/* Allow header of a 405 */
 	long		 retry_after;	/* seconds, for a 429 */
+	const char	*idem_key;	/* the Idempotency-Key this request owns */
 	struct timespec	 start;
 };
 
@@ -137,11 +139,33 @@ void	 h_rescan_post(struct req *, const char *id);
 void	 h_rescan_get(struct req *, const char *id);
 void	 h_rescan_multi(struct req *, const char *id);
 
+/*
+ * idem.c: Idempotency-Key.  idem_start returns 1 when the handler should
+ * queue its jobs (inside a transaction when the request has a key or
+ * want_tx), 0 when it answered (a replay of the key's jobs, one object or
+ * an array as many says, a 422, an error).  idem_commit records the jobs
+ * (one HostScanJobStatus or an array) and commits; 0 after answering an
+ * error.  On any other way out the handler calls db_rollback.
+ */
+struct idem {
+	char	 key[HS_MAX_IDEM_KEY_LEN + 1];	/* "" when none was sent */
+	char	 fp[65];			/* hex BLAKE2b-256 */
+};
+int	 idem_start(struct req *, struct idem *, int many, int want_tx);
+int	 idem_commit(struct req *, struct idem *, const json_t *statuses);
+
 /* db.c: every SQL statement of the responder */
 enum stmt {
 	ST_PING,
 	ST_REVOKED,
 	ST_REFS,
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_IDEM_CLAIM,
+	ST_IDEM_GET,
+	ST_IDEM_DONE,
+	ST_JOBS_HOSTS,
 	ST_JOB_INSERT,
 	ST_JOB_HOSTS,
 	ST_JOB_ROW,
@@ -170,6 +194,9 @@ enum stmt {
 PGresult *db_exec(struct worker *, enum stmt, int nparams,
 	    const char *const *params, enum db_err *err);
 int	 db_ensure(struct worker *);
+int	 db_begin(struct worker *, enum db_err *);
+int	 db_commit(struct worker *, enum db_err *);
+void	 db_rollback(struct worker *);
 void	 db_close(struct worker *);
 
 /* server.c */

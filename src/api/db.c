@@ -48,14 +48,16 @@ static const struct {
 	    "SELECT 'p', id::text, name FROM platform "
 	    "WHERE name IN (SELECT jsonb_array_elements_text($3::jsonb))", 3 },
 	/*
-	 * $1 sub, $2 name, $3 address, $4 hosts (jsonb array of records);
+	 * $1 sub, $2 name, $3 address, $4 hosts (jsonb array of records),
+	 * $5 the request's Idempotency-Key (NULL when none);
 	 * hid is set by a re-scan so that the host's latest job is found
 	 * before the scheduler has reached it.
 	 */
 	[ST_JOB_INSERT] = { "job_insert",
 	    "WITH job AS ("
 	    " INSERT INTO host_scan_job (created_by, created_by_user_name,"
-	    "  created_from_address) VALUES ($1, $2, $3) RETURNING id),"
+	    "  created_from_address, idempotency_key)"
+	    " VALUES ($1, $2, $3, $5) RETURNING id),"
 	    " ins AS ("
 	    " INSERT INTO host_scan_host (job_id, ord, dns_host_name, ip_address,"
 	    "  os, credential_id, platform_id, accept_first, trust_action,"
@@ -66,7 +68,41 @@ static const struct {
 	    "  ip text, os text, cred uuid, plat uuid, acc boolean, ta smallint,"
 	    "  ct smallint, tt text, port int, src text, hid uuid)"
 	    " RETURNING *)"
-	    " SELECT h.job_id, " HOST_STATUS_COLS " FROM ins h ORDER BY h.ord", 4 },
+	    " SELECT h.job_id, " HOST_STATUS_COLS " FROM ins h ORDER BY h.ord", 5 },
+	/* Transactions only where a request makes several statements. */
+	[ST_BEGIN] = { "begin", "BEGIN", 0 },
+	[ST_COMMIT] = { "commit", "COMMIT", 0 },
+	[ST_ROLLBACK] = { "rollback", "ROLLBACK", 0 },
+	/*
+	 * $1 sub, $2 key, $3 fingerprint.  A row back: this request owns
+	 * the key (new, or its old claim expired).  No row: a live claim
+	 * exists; a concurrent claimer waits here until the owner ends.
+	 * Each claim also deletes a few expired keys, so the table stays
+	 * as small as the last 24 hours.
+	 */
+	[ST_IDEM_CLAIM] = { "idem_claim",
+	    "WITH gc AS (DELETE FROM idempotency_key WHERE ctid IN ("
+	    "  SELECT ctid FROM idempotency_key"
+	    "  WHERE created_at < now() - interval '24 hours'"
+	    "  AND (sub, key) <> ($1, $2)"
+	    "  ORDER BY created_at LIMIT 16 FOR UPDATE SKIP LOCKED))"
+	    " INSERT INTO idempotency_key AS k (sub, key, fingerprint)"
+	    " VALUES ($1, $2, $3) ON CONFLICT (sub, key) DO UPDATE"
+	    " SET fingerprint = EXCLUDED.fingerprint, job_ids = '{}',"
+	    "  created_at = now()"
+	    " WHERE k.created_at < now() - interval '24 hours' RETURNING 1", 3 },
+	[ST_IDEM_GET] = { "idem_get",
+	    "SELECT fingerprint, job_ids::text FROM idempotency_key "
+	    "WHERE sub = $1 AND key = $2", 2 },
+	/* $3: the jobs the owner queued, as a uuid[] literal. */
+	[ST_IDEM_DONE] = { "idem_done",
+	    "UPDATE idempotency_key SET job_ids = $3::uuid[] "
+	    "WHERE sub = $1 AND key = $2", 3 },
+	/* The hosts of several jobs, the jobs in the order of $1. */
+	[ST_JOBS_HOSTS] = { "jobs_hosts",
+	    "SELECT h.job_id, " HOST_STATUS_COLS " FROM host_scan_host h "
+	    "WHERE h.job_id = ANY($1::uuid[]) "
+	    "ORDER BY array_position($1::uuid[], h.job_id), h.ord", 1 },
 	[ST_JOB_HOSTS] = { "job_hosts",
 	    "SELECT h.job_id, " HOST_STATUS_COLS " FROM host_scan_host h "
 	    "WHERE h.job_id = $1 ORDER BY h.ord", 1 },
@@ -164,6 +200,7 @@ db_close(struct worker *w)
 	if (w->db != NULL)
 		PQfinish(w->db);
 	w->db = NULL;
+	w->in_tx = 0;
 }
 
 static int
@@ -287,7 +324,7 @@ db_exec(struct worker *w, enum stmt st, int nparams,
 	char		 qerr[512];
 	const char	*state;
 
-	int		 tries = st == ST_JOB_INSERT ? 1 : 2;
+	int		 tries = st == ST_JOB_INSERT || w->in_tx ? 1 : 2;
 
 	*err = DB_OK;
 again:
@@ -333,4 +370,49 @@ again:
 	}
 	PQclear(res);
 	return NULL;
+}
+
+/*
+ * A transaction around the statements of one request.  Inside one a lost
+ * connection is not retried (the transaction is gone with it) and the
+ * caller answers 503; db_rollback is safe to call in any state.
+ */
+int
+db_begin(struct worker *w, enum db_err *err)
+{
+	PGresult	*res;
+
+	if ((res = db_exec(w, ST_BEGIN, 0, NULL, err)) == NULL)
+		return -1;
+	PQclear(res);
+	w->in_tx = 1;
+	return 0;
+}
+
+int
+db_commit(struct worker *w, enum db_err *err)
+{
+	PGresult	*res;
+
+	res = db_exec(w, ST_COMMIT, 0, NULL, err);
+	w->in_tx = 0;
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+void
+db_rollback(struct worker *w)
+{
+	PGresult	*res;
+	enum db_err	 err;
+
+	if (!w->in_tx)
+		return;
+	w->in_tx = 0;
+	if (w->db == NULL || PQstatus(w->db) != CONNECTION_OK)
+		return;
+	if ((res = db_exec(w, ST_ROLLBACK, 0, NULL, &err)) != NULL)
+		PQclear(res);
 }

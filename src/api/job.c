@@ -303,7 +303,7 @@ job_create(struct req *r, const json_t *rows, const char *rescan_of)
 {
 	PGresult	*res = NULL;
 	json_t		*status = NULL;
-	const char	*params[4];
+	const char	*params[5];
 	char		*rows_s = NULL;
 	enum db_err	 err;
 
@@ -315,7 +315,8 @@ job_create(struct req *r, const json_t *rows, const char *rescan_of)
 	params[1] = r->claims.name;
 	params[2] = r->addr[0] ? r->addr : NULL;
 	params[3] = rows_s;
-	if ((res = db_exec(r->w, ST_JOB_INSERT, 4, params, &err)) == NULL) {
+	params[4] = r->idem_key;
+	if ((res = db_exec(r->w, ST_JOB_INSERT, 5, params, &err)) == NULL) {
 		reply_db_error(r, err);
 		goto out;
 	}
@@ -387,11 +388,12 @@ h_job_post(struct req *r, const char *id)
 	json_t			*root = NULL, *errors = NULL, *rows = NULL;
 	json_t			*status = NULL;
 	struct hs_host_req	*h = NULL;
+	struct idem		 ik;
 	size_t			 n = 0;
 	enum api_err		 e;
 	enum db_err		 dberr = DB_OK;
 
-	if ((root = body_json(r)) == NULL)
+	if ((root = body_json(r)) == NULL || !idem_start(r, &ik, 0, 0))
 		goto out;
 	errors = json_object();
 	e = hosts_validate(r, root, &h, &n, &rows, errors, &dberr);
@@ -403,10 +405,12 @@ h_job_post(struct req *r, const char *id)
 		reply_problem(r, API_VALIDATION, NULL, errors);
 		goto out;
 	}
-	if ((status = job_create(r, rows, NULL)) == NULL)
+	if ((status = job_create(r, rows, NULL)) == NULL ||
+	    !idem_commit(r, &ik, status))
 		goto out;
 	reply_json(r, 200, status, NULL);
 out:
+	db_rollback(r->w);
 	json_decref(status);
 	json_decref(rows);
 	json_decref(root);

@@ -438,6 +438,12 @@ serve(struct worker *w, struct io *io)
 
 	req_init(&r, io, w);
 	route(&r);
+	/* Every handler ends its transaction; this only catches a bug. */
+	if (w->in_tx) {
+		hs_log(HS_LOG_ERROR, "transaction_left_open", "trace=%s",
+		    r.trace);
+		db_rollback(w);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	ms = (double)(end.tv_sec - r.start.tv_sec) * 1e3 +
 	    (double)(end.tv_nsec - r.start.tv_nsec) / 1e6;

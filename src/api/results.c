@@ -439,9 +439,12 @@ h_rescan_post(struct req *r, const char *id)
 {
 	PGresult	*rec = NULL;
 	json_t		*ids = NULL, *status = NULL, *ix = NULL;
+	struct idem	 ik;
 	const char	*why;
 	int		 i;
 
+	if (!idem_start(r, &ik, 0, 0))
+		goto out;
 	ids = json_pack("[s]", id);
 	if ((rec = host_records(r, ids)) == NULL)
 		goto out;
@@ -454,9 +457,11 @@ h_rescan_post(struct req *r, const char *id)
 		reply_problem(r, API_CONFLICT, why, NULL);
 		goto out;
 	}
-	if ((status = rescan_one(r, rec, i)) != NULL)
+	if ((status = rescan_one(r, rec, i)) != NULL &&
+	    idem_commit(r, &ik, status))
 		reply_json(r, 200, status, NULL);
 out:
+	db_rollback(r->w);
 	json_decref(status);
 	json_decref(ids);
 	json_decref(ix);
@@ -503,34 +508,23 @@ h_rescan_multi(struct req *r, const char *unused)
 	json_t		*root = NULL, *errors = NULL, *ids = NULL;
 	json_t		*out = NULL, *ix = NULL, *st, *v;
 	PGresult	*rec = NULL;
-	json_error_t	 jerr;
-	const char	*detail = NULL, *s, *why;
+	struct idem	 ik;
+	const char	*s, *why;
 	char		 path[32], uid[HS_UUID_LEN + 1], msg[256];
 	size_t		 i, j, n;
-	enum api_err	 e;
 	int		 row;
 
-	if ((e = req_read_body(r, &detail)) != API_OK) {
-		reply_problem(r, e, detail, NULL);
-		goto out;
-	}
+	/* One transaction: every job is queued, or none. */
+	if ((root = body_json(r)) == NULL || !idem_start(r, &ik, 1, 1))
+		goto done;
 	errors = json_object();
-	root = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
-		snprintf(msg, sizeof(msg), "the body is not valid JSON: %s "
-		    "(line %d, column %d)", jerr.text, jerr.line, jerr.column);
-		hs_errors_add(errors, "$", msg);
-		reply_problem(r, API_VALIDATION, "the body is not valid JSON",
-		    errors);
-		goto out;
-	}
 	if (!json_is_array(root) || (n = json_array_size(root)) == 0 ||
 	    n > (size_t)r->w->cfg->max_hosts) {
 		snprintf(msg, sizeof(msg), "must be an array of 1 to %ld host "
 		    "ids", r->w->cfg->max_hosts);
 		hs_errors_add(errors, "$", msg);
 		reply_problem(r, API_VALIDATION, NULL, errors);
-		goto out;
+		goto done;
 	}
 	ids = json_array();
 	json_array_foreach(root, i, v) {
@@ -549,10 +543,10 @@ h_rescan_multi(struct req *r, const char *unused)
 	}
 	if (json_object_size(errors) > 0) {
 		reply_problem(r, API_VALIDATION, NULL, errors);
-		goto out;
+		goto done;
 	}
 	if ((rec = host_records(r, ids)) == NULL)
-		goto out;
+		goto done;
 	ix = record_index(rec);
 	json_array_foreach(ids, i, v) {
 		snprintf(path, sizeof(path), "[%zu]", i);
@@ -563,17 +557,19 @@ h_rescan_multi(struct req *r, const char *unused)
 	}
 	if (json_object_size(errors) > 0) {
 		reply_problem(r, API_VALIDATION, NULL, errors);
-		goto out;
+		goto done;
 	}
 	out = json_array();
 	json_array_foreach(ids, i, v) {
 		row = find_record(ix, json_string_value(v));
 		if ((st = rescan_one(r, rec, row)) == NULL)
-			goto out;
+			goto done;
 		json_array_append_new(out, st);
 	}
-	reply_json(r, 200, out, NULL);
-out:
+	if (idem_commit(r, &ik, out))
+		reply_json(r, 200, out, NULL);
+done:
+	db_rollback(r->w);
 	json_decref(out);
 	json_decref(ix);
 	json_decref(ids);

@@ -43,6 +43,7 @@
 #define HS_MAX_ROLES			32
 #define HS_MAX_CLAIM_LEN		1024	/* sub, name, jti, each role */
 #define HS_MAX_QUERY_LEN		2048
+#define HS_MAX_IDEM_KEY_LEN		255	/* Idempotency-Key header */
 /* Verified tokens each responder worker remembers (src/api/auth.c). */
 #define HS_AUTH_CACHE_SLOTS		64
 #define HS_MAX_PATH_LEN			1024
