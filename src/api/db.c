@@ -110,16 +110,24 @@ static const struct {
 	    "SELECT id, created_by, created_by_user_name, created_from_address,"
 	    " hs_ts(created_at), hs_ts(modified_at) "
 	    "FROM host_scan_job WHERE id = $1", 1 },
-	[ST_JOB_ENTITY_HOSTS] = { "job_entity_hosts",
-	    "SELECT h.id, h.action_queue_id, h.state, h.status_description,"
+	/*
+	 * GET /HostScanJob/{id} in one round trip: the job's columns on
+	 * every host row (one row with NULL host columns for a job without
+	 * hosts, none for an unknown id).
+	 */
+	[ST_JOB_ENTITY] = { "job_entity",
+	    "SELECT j.id, j.created_by, j.created_by_user_name,"
+	    " j.created_from_address, hs_ts(j.created_at), hs_ts(j.modified_at),"
+	    " h.id, h.action_queue_id, h.state, h.status_description,"
 	    " h.failure_reason, hs_ts(h.time_created), hs_ts(h.time_started),"
 	    " hs_ts(h.time_finished), h.dns_host_name, h.ip_address, h.os,"
 	    " h.credential_id, c.name, h.platform_id, p.name, h.accept_first,"
 	    " h.trust_action, h.certificate_type, h.trusted_thumbprint,"
 	    " h.ssh_port, h.source, h.host_id, h.name, h.version "
-	    "FROM host_scan_host h JOIN credential c ON c.id = h.credential_id "
+	    "FROM host_scan_job j LEFT JOIN host_scan_host h ON h.job_id = j.id "
+	    "LEFT JOIN credential c ON c.id = h.credential_id "
 	    "LEFT JOIN platform p ON p.id = h.platform_id "
-	    "WHERE h.job_id = $1 ORDER BY h.ord", 1 },
+	    "WHERE j.id = $1 ORDER BY h.ord", 1 },
 	/*
 	 * Keyset paging, newest first.  $1 is the last id of the previous
 	 * page (NULL for the first); a missing $1 row yields the "after"

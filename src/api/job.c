@@ -443,8 +443,9 @@ h_job_status(struct req *r, const char *id)
 	PQclear(res);
 }
 
-/* Columns of ST_JOB_ENTITY_HOSTS. */
-enum { EC_ID, EC_AQ, EC_STATE, EC_DESC, EC_REASON, EC_CREATED, EC_STARTED,
+/* Columns of ST_JOB_ENTITY: the job's, then its host's. */
+enum { EJ_ID, EJ_BY, EJ_BY_NAME, EJ_FROM, EJ_CREATED, EJ_MODIFIED,
+	EC_ID, EC_AQ, EC_STATE, EC_DESC, EC_REASON, EC_CREATED, EC_STARTED,
 	EC_FINISHED, EC_DNS, EC_IP, EC_OS, EC_CRED, EC_CRED_NAME, EC_PLAT,
 	EC_PLAT_NAME, EC_ACC, EC_TA, EC_CT, EC_TT, EC_PORT, EC_SRC, EC_HOST,
 	EC_NAME, EC_VERSION };
@@ -454,14 +455,14 @@ entity_join(const char *job, const PGresult *res, int i)
 {
 	json_t	*host, *aq;
 
-	host = json_pack("{s:s, s:o, s:o, s:o, s:s, s:s, s:o, s:o, s:b, s:o,"
+	host = json_pack("{s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:b, s:o,"
 	    " s:o, s:o, s:i, s:o, s:o, s:o, s:o}",
 	    "id", PQgetvalue(res, i, EC_ID),
 	    "dnsHostName", col_str(res, i, EC_DNS),
 	    "ipAddress", col_str(res, i, EC_IP),
 	    "os", col_str(res, i, EC_OS),
 	    "credentialId", PQgetvalue(res, i, EC_CRED),
-	    "credentialName", PQgetvalue(res, i, EC_CRED_NAME),
+	    "credentialName", col_str(res, i, EC_CRED_NAME),
 	    "platformId", col_str(res, i, EC_PLAT),
 	    "platformName", col_str(res, i, EC_PLAT_NAME),
 	    "acceptThumbprintOnFirstDiscovery",
@@ -497,37 +498,35 @@ entity_join(const char *job, const PGresult *res, int i)
 void
 h_job_get(struct req *r, const char *id)
 {
-	PGresult	*job = NULL, *hosts = NULL;
+	PGresult	*res = NULL;
 	enum db_err	 err;
 	json_t		*o = NULL, *joins;
 	int		 i;
 
-	if ((job = db_exec(r->w, ST_JOB_ROW, 1, &id, &err)) == NULL ||
-	    (hosts = db_exec(r->w, ST_JOB_ENTITY_HOSTS, 1, &id, &err)) ==
-	    NULL) {
+	if ((res = db_exec(r->w, ST_JOB_ENTITY, 1, &id, &err)) == NULL) {
 		reply_db_error(r, err);
 		goto out;
 	}
-	if (PQntuples(job) == 0) {
+	if (PQntuples(res) == 0) {
 		reply_problem(r, API_NOT_FOUND, "no job has this id", NULL);
 		goto out;
 	}
 	joins = json_array();
-	for (i = 0; i < PQntuples(hosts); i++)
-		json_array_append_new(joins, entity_join(id, hosts, i));
+	for (i = 0; i < PQntuples(res); i++)
+		if (!PQgetisnull(res, i, EC_ID))
+			json_array_append_new(joins, entity_join(id, res, i));
 	o = json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:o}",
-	    "id", PQgetvalue(job, 0, 0),
-	    "createdBy", PQgetvalue(job, 0, 1),
-	    "createdByUserName", col_str(job, 0, 2),
-	    "createdFromAddress", col_str(job, 0, 3),
-	    "createdDateTimeUtc", PQgetvalue(job, 0, 4),
-	    "modifiedDateTimeUtc", PQgetvalue(job, 0, 5),
+	    "id", PQgetvalue(res, 0, EJ_ID),
+	    "createdBy", PQgetvalue(res, 0, EJ_BY),
+	    "createdByUserName", col_str(res, 0, EJ_BY_NAME),
+	    "createdFromAddress", col_str(res, 0, EJ_FROM),
+	    "createdDateTimeUtc", PQgetvalue(res, 0, EJ_CREATED),
+	    "modifiedDateTimeUtc", PQgetvalue(res, 0, EJ_MODIFIED),
 	    "hostScanJobHostJoin", joins);
 	reply_json(r, 200, o, NULL);
 out:
 	json_decref(o);
-	PQclear(job);
-	PQclear(hosts);
+	PQclear(res);
 }
 
 /* ---- DELETE /HostScanJob/{id} ---- */
