@@ -234,6 +234,7 @@ admin_database = $conn user=postgres
 keyring = $run/keys/keyring
 signing_key = $run/keys/signing.key
 master_key = $run/keys/master.key
+totp_key = $run/keys/totp.key
 sql_dir = $HS_SRCDIR/sql
 listen = unix:$run/sock/hostscan.sock
 listen_group = $HS_WEB_GROUP
@@ -256,9 +257,15 @@ init_keys_and_schema() {
 	if [ ! -s "$run/keys/master.key" ]; then
 		"$ctl" --config "$run/hostscan.conf" masterkey new >&2
 	fi
-	# The responder (user hostscan) reads the keyring; the secrets stay root's.
+	if [ ! -s "$run/keys/totp.key" ]; then
+		"$ctl" --config "$run/hostscan.conf" user totpkey new >&2
+	fi
+	# The responder (user hostscan) reads the keyring, and for sign-in
+	# signs tokens and opens TOTP secrets: signing.key and totp.key are
+	# its own (0600, root reads them too).  master.key stays root's.
 	chmod 0644 "$run/keys/keyring"
-	chmod 0600 "$run/keys/signing.key" "$run/keys/master.key"
+	chmod 0600 "$run/keys/signing.key" "$run/keys/master.key" "$run/keys/totp.key"
+	chown "$HS_USER" "$run/keys/signing.key" "$run/keys/totp.key"
 	return 0
 }
 

@@ -95,7 +95,22 @@ void	 serve(struct worker *, struct io *);
 
 /* auth.c */
 enum api_err auth_request(struct req *);
+/* auth_request without the role check: any valid session token. */
+enum api_err auth_token(struct req *);
 void	 keyring_update(struct worker *, int force);
+
+/*
+ * signin.c: POST /signinBody, POST /signin2fa, GET /api/v1/UserToken.
+ * A pre-MFA token carries only this role and this audience, so that it
+ * opens nothing but /signin2fa (auth_token refuses the role).
+ */
+#define SIGNIN_PRE_MFA_ROLE	"hostscan:pre-mfa"
+#define SIGNIN_PRE_MFA_AUD	"hostscan:signin2fa"
+void	 h_signin_body(struct req *, const char *id);
+void	 h_signin_2fa(struct req *, const char *id);
+void	 h_user_token(struct req *, const char *id);
+/* Zeroes and frees the worker's signing and TOTP keys. */
+void	 signin_free(void);
 
 /* routes.c */
 void	 route(struct req *);
@@ -105,7 +120,9 @@ void	 h_health(struct req *, const char *id);
 void	 h_version(struct req *, const char *id);
 void	 h_job_post(struct req *, const char *id);
 json_t	*job_create(struct req *, const json_t *rows, const char *rescan_of);
-json_t	*body_json(struct req *);
+#define BODY_ANY	0x01	/* body_json: any JSON value, not only [] or {} */
+#define BODY_SECRET	0x02	/* body_json: wipe the raw body once parsed */
+json_t	*body_json(struct req *, int flags);
 enum api_err hosts_validate(struct req *, const json_t *root,
 	    struct hs_host_req **h, size_t *n, json_t **rows, json_t *errors,
 	    enum db_err *dberr);
@@ -138,6 +155,9 @@ void	 h_result_group_get(struct req *, const char *id);
 void	 h_rescan_post(struct req *, const char *id);
 void	 h_rescan_get(struct req *, const char *id);
 void	 h_rescan_multi(struct req *, const char *id);
+
+/* csv.c: POST /HostScanJob/ValidateImportedCSV */
+void	 h_csv_validate(struct req *, const char *id);
 
 /*
  * idem.c: Idempotency-Key.  idem_start returns 1 when the handler should
@@ -183,6 +203,11 @@ enum stmt {
 	ST_RES_GROUP_MEMBERS,
 	ST_HOST_RECORDS,
 	ST_HOST_LATEST_JOB,
+	ST_SIGNIN_USER,
+	ST_SIGNIN_LOCKED,
+	ST_SIGNIN_PRUNE,
+	ST_SIGNIN_FAIL,
+	ST_SIGNIN_OK,
 	ST__MAX
 };
 

@@ -129,10 +129,13 @@ cache_hit(struct auth_entry *e, const unsigned char hash[16],
 /*
  * Bearer token -> claims.  The client learns only "invalid token"; the
  * reason goes to the request's log line.  The keyring is re-read when its
- * file changed, so a rotation needs no restart.
+ * file changed, so a rotation needs no restart.  A pre-MFA token of
+ * /signinBody is refused here (by its role, since its audience is checked
+ * only when token_audience is set): it opens /signin2fa alone, which
+ * verifies it itself.
  */
 enum api_err
-auth_request(struct req *r)
+auth_token(struct req *r)
 {
 	const struct hs_config	*cfg = r->w->cfg;
 	struct hs_token_policy	 pol;
@@ -141,7 +144,6 @@ auth_request(struct req *r)
 	enum db_err		 dberr;
 	struct auth_entry	*e;
 	unsigned char		 hash[16];
-	size_t			 i;
 	int			 rv;
 
 	if (h == NULL) {
@@ -170,7 +172,7 @@ auth_request(struct req *r)
 	if (cache_hit(e, hash, &pol)) {
 		claims_copy(&r->claims, &e->claims);
 		r->authed = 1;
-		goto roles;
+		goto pre_mfa;
 	}
 	te = hs_token_verify(&r->w->keyring, h, &pol, &r->claims);
 	if (te != HS_TOKEN_OK) {
@@ -194,7 +196,23 @@ auth_request(struct req *r)
 		claims_copy(&e->claims, &r->claims);
 		e->used = 1;
 	}
-roles:
+pre_mfa:
+	if (hs_claims_has_role(&r->claims, SIGNIN_PRE_MFA_ROLE)) {
+		r->auth_fail = "pre_mfa_token";
+		return API_UNAUTHORIZED;
+	}
+	return API_OK;
+}
+
+/* auth_token, then the roles HostScanJob allows. */
+enum api_err
+auth_request(struct req *r)
+{
+	enum api_err	 e;
+	size_t		 i;
+
+	if ((e = auth_token(r)) != API_OK)
+		return e;
 	for (i = 0; i < sizeof(allowed_roles) / sizeof(allowed_roles[0]); i++)
 		if (hs_claims_has_role(&r->claims, allowed_roles[i]))
 			return API_OK;

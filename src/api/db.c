@@ -200,6 +200,49 @@ static const struct {
 	[ST_HOST_LATEST_JOB] = { "host_latest_job",
 	    "SELECT s.job_id FROM host_scan_host s WHERE s.host_id = $1 "
 	    "ORDER BY s.time_created DESC, s.id DESC LIMIT 1", 1 },
+	/* Sign-in (signin.c, sql/006).  $1 is always the login name. */
+	[ST_SIGNIN_USER] = { "signin_user",
+	    "SELECT role, password_hash, enabled, totp_key_id,"
+	    " encode(totp_secret, 'hex'), totp_last_counter "
+	    "FROM app_user WHERE name = $1", 1 },
+	/* Seconds left of a lock; no row when the name is not locked. */
+	[ST_SIGNIN_LOCKED] = { "signin_locked",
+	    "SELECT ceil(extract(epoch FROM locked_until - now()))::bigint "
+	    "FROM signin_throttle WHERE login = $1 AND locked_until > now()",
+	    1 },
+	/* $1 seconds after which an unlocked name's failures are forgotten. */
+	[ST_SIGNIN_PRUNE] = { "signin_prune",
+	    "DELETE FROM signin_throttle "
+	    "WHERE last_failure_at < now() - make_interval(secs => $1::bigint)"
+	    " AND (locked_until IS NULL OR locked_until <= now())", 1 },
+	/*
+	 * One more failure; $2 failures lock, each for $3 seconds more than
+	 * the one before (failure max+k locks for (k+1) * $3 from now).
+	 * Returns the count and the seconds locked (NULL: not locked).
+	 */
+	[ST_SIGNIN_FAIL] = { "signin_fail",
+	    "INSERT INTO signin_throttle AS t (login, failures, last_failure_at,"
+	    " locked_until) VALUES ($1, 1, now(), CASE WHEN $2::bigint <= 1"
+	    " THEN now() + make_interval(secs => $3::bigint) END) "
+	    "ON CONFLICT (login) DO UPDATE SET failures = t.failures + 1,"
+	    " last_failure_at = now(), locked_until = CASE"
+	    " WHEN t.failures + 1 >= $2::bigint THEN now() + make_interval("
+	    "  secs => (t.failures + 2 - $2::bigint) * $3::bigint)"
+	    " ELSE t.locked_until END "
+	    "RETURNING failures, CASE WHEN locked_until > now() THEN"
+	    " ceil(extract(epoch FROM locked_until - now()))::bigint END", 3 },
+	/*
+	 * A good code: takes TOTP step $2 unless it (or a later one) was
+	 * used, which also settles two requests racing with one code, and
+	 * clears the name's failures.  No row: replayed, or the user went.
+	 */
+	[ST_SIGNIN_OK] = { "signin_ok",
+	    "WITH u AS (UPDATE app_user SET totp_last_counter = $2::bigint"
+	    " WHERE name = $1 AND enabled AND totp_secret IS NOT NULL"
+	    " AND (totp_last_counter IS NULL OR totp_last_counter < $2::bigint)"
+	    " RETURNING name, role),"
+	    " d AS (DELETE FROM signin_throttle t USING u WHERE t.login = u.name)"
+	    " SELECT role FROM u", 2 },
 };
 
 void

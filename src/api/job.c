@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "config.h"
 #include "api.h"
 
@@ -354,9 +356,13 @@ hosts_validate(struct req *r, const json_t *root, struct hs_host_req **h,
 	return API_OK;
 }
 
-/* The body as JSON, or NULL after answering 400 with the parser's words. */
+/*
+ * The body as JSON (an array or object; any value with BODY_ANY), or NULL
+ * after answering 400 with the parser's words.  BODY_SECRET wipes the raw
+ * body once parsed (it holds a password or a code).
+ */
 json_t *
-body_json(struct req *r)
+body_json(struct req *r, int flags)
 {
 	json_t		*root, *errors;
 	json_error_t	 jerr;
@@ -368,8 +374,10 @@ body_json(struct req *r)
 		reply_problem(r, e, detail, NULL);
 		return NULL;
 	}
-	root = json_loadb(r->body, r->body_len,
-	    JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+	root = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES |
+	    JSON_ALLOW_NUL | (flags & BODY_ANY ? JSON_DECODE_ANY : 0), &jerr);
+	if (flags & BODY_SECRET)
+		sodium_memzero(r->body, r->body_len);
 	if (root == NULL) {
 		errors = json_object();
 		snprintf(msg, sizeof(msg), "the body is not valid JSON: %s "
@@ -393,7 +401,7 @@ h_job_post(struct req *r, const char *id)
 	enum api_err		 e;
 	enum db_err		 dberr = DB_OK;
 
-	if ((root = body_json(r)) == NULL || !idem_start(r, &ik, 0, 0))
+	if ((root = body_json(r, 0)) == NULL || !idem_start(r, &ik, 0, 0))
 		goto out;
 	errors = json_object();
 	e = hosts_validate(r, root, &h, &n, &rows, errors, &dberr);

@@ -515,7 +515,7 @@ h_rescan_multi(struct req *r, const char *unused)
 	int		 row;
 
 	/* One transaction: every job is queued, or none. */
-	if ((root = body_json(r)) == NULL || !idem_start(r, &ik, 1, 1))
+	if ((root = body_json(r, 0)) == NULL || !idem_start(r, &ik, 1, 1))
 		goto done;
 	errors = json_object();
 	if (!json_is_array(root) || (n = json_array_size(root)) == 0 ||

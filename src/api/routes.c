@@ -36,6 +36,15 @@ static const struct route {
 	{ "/HostScanJob/ByHostId/{id}", M_GET, 1, h_rescan_get },
 	{ "/HostScanJob/ByHostId/{id}", M_POST, 1, h_rescan_post },
 	{ "/HostScanJob/ByHostIdMultiple", M_POST, 1, h_rescan_multi },
+	{ "/HostScanJob/ValidateImportedCSV", M_POST, 1, h_csv_validate },
+	/* auth 2: any valid session token, whatever its roles. */
+	{ "/UserToken", M_GET, 2, h_user_token },
+};
+
+/* The product's sign-in routes sit at the root, not below /api/v1. */
+static const struct route root_routes[] = {
+	{ "/signinBody", M_POST, 0, h_signin_body },
+	{ "/signin2fa", M_POST, 0, h_signin_2fa },
 };
 
 #define API_PREFIX "/api/v1"
@@ -94,20 +103,22 @@ route(struct req *r)
 	int			 m = method_bit(r->method), allowed = 0;
 	size_t			 i;
 	enum api_err		 e;
+	const struct route	*table = routes;
+	size_t			 n = sizeof(routes) / sizeof(routes[0]);
 
 	if (strncasecmp(path, API_PREFIX, sizeof(API_PREFIX) - 1) != 0 ||
 	    (path[sizeof(API_PREFIX) - 1] != '/' &&
 	    path[sizeof(API_PREFIX) - 1] != '\0')) {
-		reply_problem(r, API_NOT_FOUND, "no such route", NULL);
-		return;
-	}
-	path += sizeof(API_PREFIX) - 1;
-	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (!match(routes[i].pattern, path, id))
+		table = root_routes;
+		n = sizeof(root_routes) / sizeof(root_routes[0]);
+	} else
+		path += sizeof(API_PREFIX) - 1;
+	for (i = 0; i < n; i++) {
+		if (!match(table[i].pattern, path, id))
 			continue;
-		allowed |= routes[i].method;
-		if (routes[i].method & m)
-			found = &routes[i];
+		allowed |= table[i].method;
+		if (table[i].method & m)
+			found = &table[i];
 	}
 	if (allowed == 0) {
 		reply_problem(r, API_NOT_FOUND, "no such route", NULL);
@@ -125,7 +136,8 @@ route(struct req *r)
 		    "that method", NULL);
 		return;
 	}
-	if (found->auth && (e = auth_request(r)) != API_OK) {
+	if (found->auth && (e = found->auth == 2 ? auth_token(r) :
+	    auth_request(r)) != API_OK) {
 		reply_problem(r, e, e == API_UNAUTHORIZED ? "invalid token" :
 		    e == API_FORBIDDEN ? "this token's roles may not use "
 		    "HostScanJob (Admin or App required)" :

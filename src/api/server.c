@@ -75,6 +75,7 @@ worker_free(struct worker *w)
 {
 	db_close(w);
 	hs_keyring_free(&w->keyring);
+	signin_free();
 }
 
 /*

@@ -74,6 +74,8 @@ struct hs_config {
 	char	*signing_key;		/* k4.secret; env HOSTSCAN_SIGNING_KEY */
 	char	*master_key;		/* credential keys; env HOSTSCAN_MASTER_KEY */
 	char	*sql_dir;		/* migrations; env HOSTSCAN_SQL_DIR */
+	char	*api_url;		/* import-csv; env HOSTSCAN_URL; NULL:
+					   HS_DEFAULT_API_URL */
 	char	*token_issuer;		/* NULL: not set, not checked */
 	char	*token_audience;	/* NULL: not set, not checked */
 	char	*listen;		/* "unix:/path" or "host:port" */
@@ -101,6 +103,12 @@ struct hs_config {
 	long	 max_attempts;
 	long	 sched_db_connections;
 	long	 retry_backoff_seconds;	/* -1 = default */
+	/* sign-in (src/api/signin.c, hostscanctl user) */
+	char	*totp_key;		/* keys of the TOTP secrets */
+	long	 signin_pre_mfa_ttl;
+	long	 signin_session_ttl;
+	long	 signin_max_failures;
+	long	 signin_lockout;
 };
 
 /* The config path: arg, else $HOSTSCAN_CONFIG, else SYSCONFDIR/hostscan/hostscan.conf. */
@@ -263,6 +271,23 @@ int	 hs_secret_seal(const struct hs_master_keys *mk, const unsigned char *msg,
 int	 hs_secret_open(const struct hs_master_keys *mk, const char *key_id,
 	    const unsigned char *box, size_t boxlen, unsigned char **msg,
 	    size_t *len);
+
+/* ---- totp.c: RFC 6238 codes through liboath ---- */
+
+#define HS_TOTP_STEP		30	/* seconds per code */
+#define HS_TOTP_DIGITS		6
+#define HS_TOTP_WINDOW		1	/* steps of clock skew either side */
+#define HS_TOTP_SECRET_BYTES	20	/* RFC 4226: 160 bits, as for SHA-1 */
+
+/*
+ * 0 when code is HS_TOTP_DIGITS ASCII digits that key yields for a step
+ * within HS_TOTP_WINDOW of now; *counter gets that step (now / 30), so a
+ * caller can refuse a code whose step was already used.  -1 otherwise.
+ */
+int	 hs_totp_check(const unsigned char *key, size_t keylen,
+	    const char *code, int64_t now, uint64_t *counter);
+/* RFC 4648 base32 without padding, as otpauth:// URIs carry it; malloc'd. */
+char	*hs_totp_base32(const unsigned char *key, size_t keylen);
 
 /* ---- validate.c: HostScanJobRequest, one table of pure checks ---- */
 

@@ -32,6 +32,7 @@ static const struct ckey {
 	{ "signing_key", C_STR, offsetof(struct hs_config, signing_key), 0, 0, 0 },
 	{ "master_key", C_STR, offsetof(struct hs_config, master_key), 0, 0, 0 },
 	{ "sql_dir", C_STR, offsetof(struct hs_config, sql_dir), 0, 0, 0 },
+	{ "api_url", C_STR, offsetof(struct hs_config, api_url), 0, 0, 0 },
 	{ "token_issuer", C_STR, offsetof(struct hs_config, token_issuer), 0, 0, 0 },
 	{ "token_audience", C_STR, offsetof(struct hs_config, token_audience), 0, 0, 0 },
 	{ "listen", C_STR, offsetof(struct hs_config, listen), 0, 0, 0 },
@@ -56,6 +57,11 @@ static const struct ckey {
 	{ "max_attempts", C_LONG, offsetof(struct hs_config, max_attempts), 1, 100, 10 },
 	{ "sched_db_connections", C_LONG, offsetof(struct hs_config, sched_db_connections), 1, 64, 10 },
 	{ "retry_backoff_seconds", C_LONG, offsetof(struct hs_config, retry_backoff_seconds), 0, 300, 10 },
+	{ "totp_key", C_STR, offsetof(struct hs_config, totp_key), 0, 0, 0 },
+	{ "signin_pre_mfa_ttl", C_LONG, offsetof(struct hs_config, signin_pre_mfa_ttl), 1, HS_MAX_PRE_MFA_TTL, 10 },
+	{ "signin_session_ttl", C_LONG, offsetof(struct hs_config, signin_session_ttl), 60, 366L * 86400, 10 },
+	{ "signin_max_failures", C_LONG, offsetof(struct hs_config, signin_max_failures), 1, HS_MAX_SIGNIN_MAX_FAILURES, 10 },
+	{ "signin_lockout_seconds", C_LONG, offsetof(struct hs_config, signin_lockout), 1, HS_MAX_SIGNIN_LOCKOUT, 10 },
 	{ "log_requests", C_BOOL, offsetof(struct hs_config, log_requests), 0, 0, 0 },
 	{ "log_level", C_LEVEL, offsetof(struct hs_config, log_level), 0, 0, 0 },
 };
@@ -91,6 +97,10 @@ hs_config_defaults(struct hs_config *c)
 	c->log_requests = 1;
 	c->log_level = HS_LOG_INFO;
 	c->retry_backoff_seconds = -1;
+	c->signin_pre_mfa_ttl = HS_DEFAULT_PRE_MFA_TTL;
+	c->signin_session_ttl = HS_DEFAULT_SESSION_TTL;
+	c->signin_max_failures = HS_DEFAULT_SIGNIN_MAX_FAILURES;
+	c->signin_lockout = HS_DEFAULT_SIGNIN_LOCKOUT;
 }
 
 static char *
@@ -240,6 +250,7 @@ hs_config_load(struct hs_config *c, const char *path, int required,
 	env_override(&c->signing_key, "HOSTSCAN_SIGNING_KEY");
 	env_override(&c->master_key, "HOSTSCAN_MASTER_KEY");
 	env_override(&c->sql_dir, "HOSTSCAN_SQL_DIR");
+	env_override(&c->api_url, "HOSTSCAN_URL");
 	if (c->sql_dir == NULL)
 		c->sql_dir = hs_strdup(PKGDATADIR "/sql");
 	if (c->page_default > c->page_max) {

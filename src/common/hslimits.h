@@ -29,6 +29,17 @@
 #define HS_DEFAULT_RETRY_AFTER		5L
 /* config: shutdown_grace_seconds -- how long SIGTERM waits for workers */
 #define HS_DEFAULT_SHUTDOWN_GRACE	10L
+/* config: signin_pre_mfa_ttl, signin_session_ttl (src/api/signin.c) */
+#define HS_DEFAULT_PRE_MFA_TTL		300L
+#define HS_MAX_PRE_MFA_TTL		3600L
+#define HS_DEFAULT_SESSION_TTL		3600L
+/* config: signin_max_failures, signin_lockout_seconds (the product's 5 x 5 min) */
+#define HS_DEFAULT_SIGNIN_MAX_FAILURES	5L
+#define HS_MAX_SIGNIN_MAX_FAILURES	1000L
+#define HS_DEFAULT_SIGNIN_LOCKOUT	300L
+#define HS_MAX_SIGNIN_LOCKOUT		86400L
+/* An unlocked name's failures are forgotten this long after the last one. */
+#define HS_SIGNIN_FORGET_SECONDS	86400L
 
 /* Wire-format bounds (not configurable). */
 #define HS_MAX_DNS_NAME_LEN		253
@@ -43,9 +54,25 @@
 #define HS_MAX_ROLES			32
 #define HS_MAX_CLAIM_LEN		1024	/* sub, name, jti, each role */
 #define HS_MAX_QUERY_LEN		2048
+#define HS_MAX_USER_NAME_CHARS		64	/* sign-in users (sql/006) */
+#define HS_MAX_LOGIN_BYTES		256	/* signinBody Login: 64 UTF-8 chars */
+#define HS_MAX_PASSWORD_BYTES		1024	/* signinBody Password */
 #define HS_MAX_IDEM_KEY_LEN		255	/* Idempotency-Key header */
 /* Verified tokens each responder worker remembers (src/api/auth.c). */
 #define HS_AUTH_CACHE_SLOTS		64
 #define HS_MAX_PATH_LEN			1024
+/*
+ * hostscanctl import-csv.  A field holds HS_MAX_FIELD_LEN characters of up
+ * to 4 bytes; a row five such fields plus ignored columns.  The file itself
+ * is bounded by max_body_bytes (its JSON, always larger, is one request)
+ * and by max_hosts_per_request rows.
+ */
+#define HS_CSV_MAX_FIELD_BYTES		4096
+#define HS_CSV_MAX_RECORD_BYTES		65536
+#define HS_CSV_MAX_COLUMNS		256
+/* config: api_url -- where hostscanctl import-csv reaches the API. */
+#define HS_DEFAULT_API_URL		"http://127.0.0.1:8080"
+/* Lifetime of the Admin token import-csv mints without HOSTSCAN_TOKEN. */
+#define HS_CSV_TOKEN_TTL		300
 
 #endif

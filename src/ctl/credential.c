@@ -5,11 +5,9 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -59,19 +57,6 @@ kind_cli(const char *db)
 	return db;
 }
 
-/* A signal during the prompt must not leave the terminal without echo. */
-static struct termios		 saved_tio;
-static volatile sig_atomic_t	 tio_saved;
-
-static void
-restore_tty(int sig)
-{
-	if (tio_saved)
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tio);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
 /*
  * On a terminal, input ends with the first line, or for a pasted private
  * key with its "-----END " line; otherwise at end of file.
@@ -96,63 +81,19 @@ tty_input_done(const unsigned char *buf, size_t len)
 static int
 read_secret(unsigned char *buf, size_t *lenp)
 {
-	struct sigaction	 sa, oint, oterm, ohup;
-	struct termios		 t;
-	size_t			 len = 0;
-	ssize_t			 r;
-	int			 tty, echo_off = 0, rc = -1;
+	long	 n;
 
 	*lenp = 0;
-	if ((tty = isatty(STDIN_FILENO)) != 0) {
-		fputs("Secret: ", stderr);
-		fflush(stderr);
-		if (tcgetattr(STDIN_FILENO, &saved_tio) == 0) {
-			memset(&sa, 0, sizeof(sa));
-			sa.sa_handler = restore_tty;
-			sigemptyset(&sa.sa_mask);
-			sigaction(SIGINT, &sa, &oint);
-			sigaction(SIGTERM, &sa, &oterm);
-			sigaction(SIGHUP, &sa, &ohup);
-			tio_saved = 1;
-			t = saved_tio;
-			t.c_lflag &= ~(tcflag_t)ECHO;
-			echo_off = tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) == 0;
-		}
+	if ((n = ctl_read_secret("Secret: ", buf, HS_MAX_SECRET_BYTES + 1,
+	    tty_input_done)) < 0)
+		return -1;
+	if (n > HS_MAX_SECRET_BYTES) {
+		ctl_warn("credential add: secret too long (more than %d bytes)",
+		    HS_MAX_SECRET_BYTES);
+		return -1;
 	}
-	for (;;) {
-		r = read(STDIN_FILENO, buf + len, HS_MAX_SECRET_BYTES + 1 - len);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			ctl_warn("credential add: reading the secret: %s",
-			    strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len > HS_MAX_SECRET_BYTES) {
-			ctl_warn("credential add: secret too long (more than "
-			    "%d bytes)", HS_MAX_SECRET_BYTES);
-			goto out;
-		}
-		if (tty && tty_input_done(buf, len))
-			break;
-	}
-	*lenp = len;
-	rc = 0;
-out:
-	if (echo_off) {
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tio);
-		fputc('\n', stderr);
-	}
-	if (tio_saved) {
-		tio_saved = 0;
-		sigaction(SIGINT, &oint, NULL);
-		sigaction(SIGTERM, &oterm, NULL);
-		sigaction(SIGHUP, &ohup, NULL);
-	}
-	return rc;
+	*lenp = (size_t)n;
+	return 0;
 }
 
 static int

@@ -20,6 +20,7 @@ int	 ctl_masterkey(struct ctl *, int, char **);		/* keys.c */
 int	 ctl_migrate(struct ctl *, int, char **);		/* migrate.c */
 int	 ctl_credential(struct ctl *, int, char **);		/* credential.c */
 int	 ctl_job(struct ctl *, int, char **);			/* watch.c */
+int	 ctl_user(struct ctl *, int, char **);			/* user.c */
 
 /* main.c */
 void	 ctl_usage(FILE *);
@@ -47,5 +48,81 @@ PGconn	*ctl_db_connect(const struct ctl *);
 const char *ctl_db_error(PGconn *, const PGresult *, char *, size_t);
 /* 1 when res failed with this SQLSTATE. */
 int	 ctl_db_state(const PGresult *, const char *sqlstate);
+
+/* importcsv.c */
+int	 ctl_import_csv(struct ctl *, int, char **);
+
+/*
+ * keys.c: signs a token with signing_key (said why when it cannot); *token
+ * is malloc'd, the caller zeroes and frees it.  exp may be NULL.
+ */
+int	 ctl_token_mint(const struct ctl *, const char *sub, const char *name,
+	    const char *const *roles, size_t nroles, long long ttl,
+	    char **token, char jti[HS_UUID_LEN + 1], int64_t *exp);
+
+/* watch.c: job watch for one job id (lower-case uuid); an exit status. */
+int	 ctl_watch(struct ctl *, const char *job, long long interval);
+
+/*
+ * tty.c: a secret from stdin into buf (at most cap bytes).  On a terminal
+ * after prompt, with echo off, until done(buf, len) says the input is
+ * complete; from a pipe or file until end of file.  The length read, or
+ * -1 after saying why.
+ */
+long	 ctl_read_secret(const char *prompt, unsigned char *buf, size_t cap,
+	    int (*done)(const unsigned char *, size_t));
+/* A done() for ctl_read_secret: one line. */
+int	 ctl_line_done(const unsigned char *, size_t);
+
+/* http.c: one JSON request to the API (libcurl). */
+struct ctl_http {
+	long	 status;		/* HTTP status, 0 when none came */
+	char	*body;			/* malloc'd, NUL-terminated */
+	size_t	 len;
+	json_t	*json;			/* the body when it parsed as JSON */
+	char	 retry_after[32];	/* of a 429/503, "" when none */
+};
+/*
+ * POSTs body to api_url (env HOSTSCAN_URL) + path with the bearer token
+ * and, when idem_key is not NULL, that Idempotency-Key.  0 when an answer
+ * came (any status), -1 after saying why none did.
+ */
+int	 ctl_http_post(const struct ctl *, const char *token, const char *path,
+	    const char *idem_key, const char *body, size_t len,
+	    struct ctl_http *out);
+void	 ctl_http_free(struct ctl_http *);
+
+/* csv.c: RFC 4180 records from a buffer in memory (pure). */
+enum csv_err {
+	CSV_OK = 0,
+	CSV_END,
+	CSV_ERR_QUOTE_INSIDE,
+	CSV_ERR_QUOTE_AFTER,
+	CSV_ERR_UNTERMINATED,
+	CSV_ERR_FIELD_LONG,
+	CSV_ERR_RECORD_LONG,
+	CSV_ERR_COLUMNS,
+	CSV_ERR_UTF8,
+	CSV_ERR_NUL,
+	CSV_ERR_NOMEM
+};
+struct csv {
+	const char	*p, *end;
+	size_t		 lineno;	/* line of p */
+	size_t		 row;		/* of the last record, blank lines count */
+	size_t		 line;		/* where the last record starts */
+	char		*buf;		/* the fields of the last record */
+	size_t		 len;
+	char		**field;
+	size_t		 nfield;
+	size_t		 max_field;	/* bytes; HS_CSV_* by default */
+	size_t		 max_record;
+	size_t		 max_columns;
+};
+/* Skips a UTF-8 byte order mark; data must outlive the parser. */
+void	 csv_init(struct csv *, const char *data, size_t len);
+enum csv_err csv_next(struct csv *);
+void	 csv_free(struct csv *);
+const char *csv_strerror(enum csv_err);
 
 #endif

@@ -315,7 +315,6 @@ token_issue(struct ctl *ctl, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct hs_config	*c = &ctl->cfg;
-	struct signing_key	*k = NULL;
 	const char		*roles[HS_MAX_ROLES];
 	const char		*sub = NULL, *name = NULL, *ttlarg = NULL;
 	const char		*errstr;
@@ -323,8 +322,7 @@ token_issue(struct ctl *ctl, int argc, char **argv)
 	char			 jti[HS_UUID_LEN + 1], exp[21];
 	size_t			 nroles = 0;
 	long long		 ttl;
-	time_t			 now;
-	enum hs_token_err	 terr;
+	int64_t			 expt;
 	int			 ch, rc = CTL_ERR;
 
 	while ((ch = getopt_long(argc, argv, ":r:s:n:t:h", opts, NULL)) != -1)
@@ -387,7 +385,33 @@ token_issue(struct ctl *ctl, int argc, char **argv)
 		    cfg_name(ctl));
 		goto out;
 	}
-	rc = CTL_ERR;
+	if ((rc = ctl_token_mint(ctl, sub, name, roles, nroles, ttl, &token,
+	    jti, &expt)) != CTL_OK)
+		goto out;
+	hs_time_format(expt, exp);
+	printf("%s\n", token);
+	fprintf(stderr, "jti=%s exp=%s\n", jti, exp);
+out:
+	free(rolelist);
+	if (token != NULL)
+		sodium_memzero(token, strlen(token));
+	free(token);
+	return rc;
+}
+
+/* token issue, and import-csv's own short-lived token. */
+int
+ctl_token_mint(const struct ctl *ctl, const char *sub, const char *name,
+    const char *const *roles, size_t nroles, long long ttl, char **token,
+    char jti[HS_UUID_LEN + 1], int64_t *exp)
+{
+	const struct hs_config	*c = &ctl->cfg;
+	struct signing_key	*k = NULL;
+	enum hs_token_err	 terr;
+	time_t			 now;
+	int			 rc = CTL_ERR;
+
+	*token = NULL;
 	if (c->signing_key == NULL) {
 		ctl_warn("token issue: signing_key is not set in %s",
 		    cfg_name(ctl));
@@ -400,21 +424,19 @@ token_issue(struct ctl *ctl, int argc, char **argv)
 	if (signing_key_load(c->signing_key, k) == -1)
 		goto out;
 	now = time(NULL);
-	terr = hs_token_issue(k->sk, sub, name, roles, nroles, (int64_t)now,
-	    (int64_t)ttl, c->token_issuer, c->token_audience, &token, jti);
+	terr = hs_token_issue(k->sk, sub, name, roles, nroles,
+	    (int64_t)now, (int64_t)ttl, c->token_issuer, c->token_audience,
+	    token, jti);
 	if (terr != HS_TOKEN_OK) {
 		ctl_warn("token issue: %s", hs_token_strerror(terr));
 		goto out;
 	}
-	hs_time_format((int64_t)now + ttl, exp);
-	printf("%s\n", token);
-	fprintf(stderr, "jti=%s exp=%s\n", jti, exp);
+	if (exp != NULL)
+		*exp = (int64_t)now + ttl;
 	rc = CTL_OK;
 out:
 	if (k != NULL)
 		sodium_free(k);		/* zeroes the secret key */
-	free(rolelist);
-	free(token);
 	return rc;
 }
 

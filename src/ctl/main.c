@@ -22,6 +22,8 @@ static const struct cmd {
 	{ "masterkey", ctl_masterkey },
 	{ "credential", ctl_credential },
 	{ "job", ctl_job },
+	{ "import-csv", ctl_import_csv },
+	{ "user", ctl_user },
 };
 
 static const char *const usage_lines[] = {
@@ -36,6 +38,13 @@ static const char *const usage_lines[] = {
 	"credential list [--json]",
 	"credential rm NAME|ID",
 	"job watch ID [--interval SECONDS]",
+	"import-csv FILE [--credential NAME] [--dry-run] [--watch]",
+	"user add NAME --role Admin|User < PASSWORD",
+	"user passwd NAME < PASSWORD",
+	"user totp NAME",
+	"user enable NAME | user disable NAME | user unlock NAME",
+	"user list [--json]",
+	"user totpkey new",
 };
 
 /* The command being run: its usage lines are the ones worth showing. */

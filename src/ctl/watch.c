@@ -356,14 +356,11 @@ job_watch(struct ctl *ctl, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	PGconn		*conn = NULL;
-	struct snapshot	 prev = { NULL, 0 }, cur = { NULL, 0 }, tmp;
-	struct tally	 t;
 	const char	*errstr;
 	char		 job[HS_UUID_LEN + 1];
 	long long	 interval = 1;
-	size_t		 i, drawn = 0;
-	int		 ch, tty, rc = CTL_ERR, failures = 0;
+	size_t		 i;
+	int		 ch;
 
 	while ((ch = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1)
 		switch (ch) {
@@ -388,6 +385,18 @@ job_watch(struct ctl *ctl, int argc, char **argv)
 		job[i] = (char)tolower((unsigned char)argv[optind][i]);
 	if (!hs_is_uuid(job))
 		return ctl_usage_err("job watch: the job ID is a uuid");
+	return ctl_watch(ctl, job, interval);
+}
+
+/* Also what import-csv --watch runs on the job it submitted. */
+int
+ctl_watch(struct ctl *ctl, const char *job, long long interval)
+{
+	PGconn		*conn = NULL;
+	struct snapshot	 prev = { NULL, 0 }, cur = { NULL, 0 }, tmp;
+	struct tally	 t;
+	size_t		 drawn = 0;
+	int		 tty, rc = CTL_ERR, failures = 0;
 
 	tty = isatty(STDOUT_FILENO);
 	if ((conn = ctl_db_connect(ctl)) == NULL)

@@ -1,0 +1,659 @@
+/*
+ * user add | passwd | totp | enable | disable | unlock | list, and user
+ * totpkey new: the people who sign in through /signinBody and /signin2fa.
+ * A password comes from stdin (on a terminal typed twice, without echo)
+ * and leaves this process only as an argon2id hash; a TOTP secret only
+ * sealed under totp_key, and once, to the operator, as its otpauth:// URI.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <qrencode.h>
+#include <sodium.h>
+
+#include "common.h"
+#include "ctl.h"
+
+/* SQL of user.c */
+static const char sql_user_add[] =
+    "INSERT INTO app_user (name, role, password_hash) VALUES ($1, $2, $3) "
+    "RETURNING id";
+static const char sql_user_passwd[] =
+    "UPDATE app_user SET password_hash = $2, modified_at = now() "
+    "WHERE name = $1 RETURNING id";
+/* The replay counter stays: TOTP steps only move forward. */
+static const char sql_user_totp[] =
+    "UPDATE app_user SET totp_key_id = $2, totp_secret = $3, "
+    "modified_at = now() WHERE name = $1 RETURNING id";
+static const char sql_user_enable[] =
+    "UPDATE app_user SET enabled = $2::boolean, modified_at = now() "
+    "WHERE name = $1 RETURNING id";
+static const char sql_user_unlock[] =
+    "DELETE FROM signin_throttle WHERE login = $1 RETURNING failures";
+static const char sql_user_list[] =
+    "SELECT u.name, u.role, CASE WHEN u.enabled THEN 'yes' ELSE 'no' END,"
+    " CASE WHEN u.totp_secret IS NULL THEN 'no' ELSE 'yes' END,"
+    " COALESCE(t.failures, 0)::text,"
+    " CASE WHEN t.locked_until > now() THEN to_char(t.locked_until"
+    "  AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') ELSE '' END,"
+    " to_char(u.created_at AT TIME ZONE 'UTC',"
+    "  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+    "FROM app_user u LEFT JOIN signin_throttle t ON t.login = u.name "
+    "ORDER BY u.name";
+
+#define TOTP_ISSUER	"hostscan"
+#define QR_MARGIN	2	/* modules of quiet zone around the code */
+#define PW_BUF		(HS_MAX_PASSWORD_BYTES + 3)	/* + CR LF and one more */
+
+static const char *const roles[] = { "Admin", "User" };
+
+/* Characters of a cell ("-" when empty) */
+static size_t
+cell_width(const char *s)
+{
+	long	 n = ctl_text_len(s);
+
+	return *s == '\0' ? 1 : n >= 0 ? (size_t)n : strlen(s);
+}
+
+static const char *
+cfg_name(const struct ctl *ctl)
+{
+	return ctl->cfg.path != NULL ? ctl->cfg.path : "the configuration";
+}
+
+static int
+check_name(const char *cmd, const char *name)
+{
+	long	 n = ctl_text_len(name);
+
+	if (n < 1 || n > HS_MAX_USER_NAME_CHARS)
+		return ctl_usage_err("%s: a user name is 1 to %d characters of "
+		    "UTF-8 text without control characters", cmd,
+		    HS_MAX_USER_NAME_CHARS);
+	return CTL_OK;
+}
+
+/* "user CMD NAME" with no options: NAME, or NULL after the usage error. */
+static const char *
+one_name(const char *cmd, int argc, char **argv, int *rc)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int	 ch;
+
+	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
+		switch (ch) {
+		case 'h':
+			ctl_usage(stdout);
+			*rc = CTL_OK;
+			return NULL;
+		default:
+			*rc = ctl_bad_option(cmd, ch, argc, argv);
+			return NULL;
+		}
+	if (argc - optind != 1) {
+		*rc = ctl_usage_err("%s: give one user NAME", cmd);
+		return NULL;
+	}
+	if ((*rc = check_name(cmd, argv[optind])) != CTL_OK)
+		return NULL;
+	return argv[optind];
+}
+
+/*
+ * One line into buf (PW_BUF bytes): on a terminal after the prompt and
+ * without echo, up to the first newline; else all of stdin.  The line end
+ * goes; the length is returned, or -1 after saying why.
+ */
+static long
+read_password(const char *prompt, char *buf)
+{
+	long	 n;
+	size_t	 len;
+	int	 tty = isatty(STDIN_FILENO);
+
+	if ((n = ctl_read_secret(prompt, (unsigned char *)buf, PW_BUF,
+	    ctl_line_done)) < 0)
+		return -1;
+	len = (size_t)n;
+	if (len > 0 && buf[len - 1] == '\n') {
+		len--;
+		if (len > 0 && buf[len - 1] == '\r')
+			len--;
+	}
+	if (len > HS_MAX_PASSWORD_BYTES)
+		ctl_warn("the password is longer than %d bytes",
+		    HS_MAX_PASSWORD_BYTES);
+	else if (len == 0)
+		ctl_warn("empty password%s", tty ? "" : " on stdin");
+	else if (memchr(buf, '\n', len) != NULL)
+		ctl_warn("stdin holds more than one line; the password is one "
+		    "line");
+	else if (memchr(buf, '\0', len) != NULL)
+		ctl_warn("the password contains a NUL byte");
+	else
+		return (long)len;
+	return -1;
+}
+
+/* The password from stdin, as its argon2id hash; -1 after saying why. */
+static int
+password_hash(char hash[crypto_pwhash_STRBYTES])
+{
+	char	*pw = NULL, *again = NULL;
+	long	 len, len2;
+	int	 rc = -1;
+
+	if ((pw = sodium_malloc(PW_BUF)) == NULL ||
+	    (again = sodium_malloc(PW_BUF)) == NULL) {
+		ctl_warn("out of memory");
+		goto out;
+	}
+	if ((len = read_password("Password: ", pw)) < 0)
+		goto out;
+	if (isatty(STDIN_FILENO)) {
+		if ((len2 = read_password("Password again: ", again)) < 0)
+			goto out;
+		if (len2 != len || sodium_memcmp(pw, again, (size_t)len)) {
+			ctl_warn("the passwords differ");
+			goto out;
+		}
+	}
+	/* libsodium's interactive limits: about 64 MiB and 0.1 s per try. */
+	if (crypto_pwhash_str_alg(hash, pw, (unsigned long long)len,
+	    crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	    crypto_pwhash_MEMLIMIT_INTERACTIVE,
+	    crypto_pwhash_ALG_ARGON2ID13) != 0) {
+		ctl_warn("cannot hash the password (out of memory)");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (pw != NULL)
+		sodium_free(pw);
+	if (again != NULL)
+		sodium_free(again);
+	return rc;
+}
+
+/* Runs one statement; 1 when it returned a row, 0 when none, -1 on error. */
+static int
+exec_row(PGconn *conn, const char *cmd, const char *sql, int n,
+    const char *const *values, const int *lengths, const int *formats,
+    PGresult **resp)
+{
+	PGresult	*res;
+	char		 err[1024];
+
+	*resp = NULL;
+	res = PQexecParams(conn, sql, n, NULL, values, lengths, formats, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		if (ctl_db_state(res, "23505"))
+			ctl_warn("%s: a user named %s already exists", cmd,
+			    values[0]);
+		else
+			ctl_warn("%s: %s", cmd, ctl_db_error(conn, res, err,
+			    sizeof(err)));
+		PQclear(res);
+		return -1;
+	}
+	*resp = res;
+	return PQntuples(res) > 0;
+}
+
+static int
+user_add(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "role", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	PGconn		*conn = NULL;
+	PGresult	*res = NULL;
+	const char	*role = NULL, *values[3];
+	char		 hash[crypto_pwhash_STRBYTES];
+	size_t		 i;
+	int		 ch, rc;
+
+	while ((ch = getopt_long(argc, argv, ":r:h", opts, NULL)) != -1)
+		switch (ch) {
+		case 'r':
+			for (role = NULL, i = 0; i < 2; i++)
+				if (strcasecmp(optarg, roles[i]) == 0)
+					role = roles[i];
+			if (role == NULL)
+				return ctl_usage_err("--role: Admin or User");
+			break;
+		case 'h':
+			ctl_usage(stdout);
+			return CTL_OK;
+		default:
+			return ctl_bad_option("user add", ch, argc, argv);
+		}
+	if (argc - optind != 1)
+		return ctl_usage_err("user add: give one user NAME (the "
+		    "password is read from stdin, never from the command "
+		    "line)");
+	if (role == NULL)
+		return ctl_usage_err("user add: --role Admin|User is required");
+	if ((rc = check_name("user add", argv[optind])) != CTL_OK)
+		return rc;
+	rc = CTL_ERR;
+	if (password_hash(hash) == -1)
+		goto out;
+	if ((conn = ctl_db_connect(ctl)) == NULL)
+		goto out;
+	values[0] = argv[optind];
+	values[1] = role;
+	values[2] = hash;
+	if (exec_row(conn, "user add", sql_user_add, 3, values, NULL, NULL,
+	    &res) != 1)
+		goto out;
+	printf("%s\n", PQgetvalue(res, 0, 0));
+	fprintf(stderr, "user %s added (%s); next: hostscanctl user totp %s\n",
+	    argv[optind], role, argv[optind]);
+	rc = CTL_OK;
+out:
+	sodium_memzero(hash, sizeof(hash));
+	PQclear(res);
+	if (conn != NULL)
+		PQfinish(conn);
+	return rc;
+}
+
+static int
+user_passwd(struct ctl *ctl, int argc, char **argv)
+{
+	PGconn		*conn = NULL;
+	PGresult	*res = NULL;
+	const char	*name, *values[2];
+	char		 hash[crypto_pwhash_STRBYTES];
+	int		 rc;
+
+	if ((name = one_name("user passwd", argc, argv, &rc)) == NULL)
+		return rc;
+	rc = CTL_ERR;
+	if (password_hash(hash) == -1 || (conn = ctl_db_connect(ctl)) == NULL)
+		goto out;
+	values[0] = name;
+	values[1] = hash;
+	switch (exec_row(conn, "user passwd", sql_user_passwd, 2, values, NULL,
+	    NULL, &res)) {
+	case 0:
+		ctl_warn("no such user: %s", name);
+		goto out;
+	case 1:
+		printf("password of %s changed\n", name);
+		rc = CTL_OK;
+		break;
+	}
+out:
+	sodium_memzero(hash, sizeof(hash));
+	PQclear(res);
+	if (conn != NULL)
+		PQfinish(conn);
+	return rc;
+}
+
+/* RFC 3986 percent-encoding of all but the unreserved characters. */
+static void
+pct_encode(const char *s, char *out)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	unsigned char		 c;
+
+	for (; (c = (unsigned char)*s) != '\0'; s++) {
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || strchr("-._~", c) != NULL)
+			*out++ = (char)c;
+		else {
+			*out++ = '%';
+			*out++ = hex[c >> 4];
+			*out++ = hex[c & 15];
+		}
+	}
+	*out = '\0';
+}
+
+/*
+ * The QR code in UTF-8 half blocks, two modules per character cell, in
+ * explicit colours (white on black) so that it scans on light and dark
+ * terminals alike.
+ */
+static int
+print_qr(FILE *f, const char *text)
+{
+	QRcode	*qr;
+	int	 w, x, y, top, bottom;
+
+	if ((qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8,
+	    1)) == NULL)
+		return -1;
+	w = qr->width;
+#define LIGHT(x, y) ((x) < 0 || (y) < 0 || (x) >= w || (y) >= w || \
+	!(qr->data[(y) * w + (x)] & 1))
+	for (y = -QR_MARGIN; y < w + QR_MARGIN; y += 2) {
+		fputs("\033[40;97m", f);
+		for (x = -QR_MARGIN; x < w + QR_MARGIN; x++) {
+			top = LIGHT(x, y);
+			bottom = LIGHT(x, y + 1);
+			fputs(top && bottom ? "\xe2\x96\x88" : top ?
+			    "\xe2\x96\x80" : bottom ? "\xe2\x96\x84" : " ", f);
+		}
+		fputs("\033[0m\n", f);
+	}
+#undef LIGHT
+	QRcode_free(qr);
+	return 0;
+}
+
+static int
+user_totp(struct ctl *ctl, int argc, char **argv)
+{
+	struct hs_master_keys	 mk = { NULL, 0 };
+	PGconn			*conn = NULL;
+	PGresult		*res = NULL;
+	unsigned char		*secret = NULL, *box = NULL;
+	const char		*name, *values[3];
+	char			*b32 = NULL, *uri = NULL;
+	char			 key_id[HS_MASTER_ID_LEN + 1], err[1024];
+	size_t			 boxlen = 0, urilen = 0;
+	int			 lengths[3] = { 0, 0, 0 }, formats[3] = { 0, 0, 1 };
+	int			 rc;
+
+	if ((name = one_name("user totp", argc, argv, &rc)) == NULL)
+		return rc;
+	rc = CTL_ERR;
+	if (ctl->cfg.totp_key == NULL)
+		return ctl_err("user totp: totp_key is not set in %s",
+		    cfg_name(ctl));
+	if (hs_master_load(ctl->cfg.totp_key, &mk, err, sizeof(err)) == -1)
+		return ctl_err("user totp: %s (a new file: hostscanctl user "
+		    "totpkey new)", err);
+	if ((secret = sodium_malloc(HS_TOTP_SECRET_BYTES)) == NULL) {
+		ctl_warn("out of memory");
+		goto out;
+	}
+	randombytes_buf(secret, HS_TOTP_SECRET_BYTES);
+	if (hs_secret_seal(&mk, secret, HS_TOTP_SECRET_BYTES, key_id, &box,
+	    &boxlen) == -1 ||
+	    (b32 = hs_totp_base32(secret, HS_TOTP_SECRET_BYTES)) == NULL) {
+		ctl_warn("user totp: cannot seal or encode the secret");
+		goto out;
+	}
+	urilen = strlen(name) * 3 + strlen(b32) + 128;
+	if ((uri = sodium_malloc(urilen)) == NULL) {
+		ctl_warn("out of memory");
+		goto out;
+	}
+	memcpy(uri, "otpauth://totp/" TOTP_ISSUER ":", 24);
+	pct_encode(name, uri + 24);
+	snprintf(uri + strlen(uri), urilen - strlen(uri), "?secret=%s&issuer="
+	    TOTP_ISSUER "&algorithm=SHA1&digits=%d&period=%d", b32,
+	    HS_TOTP_DIGITS, HS_TOTP_STEP);
+
+	if ((conn = ctl_db_connect(ctl)) == NULL)
+		goto out;
+	values[0] = name;
+	values[1] = key_id;
+	values[2] = (const char *)box;
+	lengths[2] = (int)boxlen;
+	switch (exec_row(conn, "user totp", sql_user_totp, 3, values, lengths,
+	    formats, &res)) {
+	case 0:
+		ctl_warn("no such user: %s", name);
+		goto out;
+	case -1:
+		goto out;
+	}
+	if (isatty(STDOUT_FILENO) && print_qr(stdout, uri) == -1)
+		ctl_warn("user totp: cannot draw the QR code; the URI follows");
+	printf("%s\n", uri);
+	rc = CTL_OK;
+out:
+	if (uri != NULL)
+		sodium_free(uri);
+	if (b32 != NULL) {
+		sodium_memzero(b32, strlen(b32));
+		free(b32);
+	}
+	if (secret != NULL)
+		sodium_free(secret);
+	free(box);
+	hs_master_free(&mk);
+	PQclear(res);
+	if (conn != NULL)
+		PQfinish(conn);
+	return rc;
+}
+
+static int
+user_enable(struct ctl *ctl, int argc, char **argv, int enable)
+{
+	PGconn		*conn = NULL;
+	PGresult	*res = NULL;
+	const char	*cmd = enable ? "user enable" : "user disable";
+	const char	*name, *values[2];
+	int		 rc;
+
+	if ((name = one_name(cmd, argc, argv, &rc)) == NULL)
+		return rc;
+	rc = CTL_ERR;
+	if ((conn = ctl_db_connect(ctl)) == NULL)
+		goto out;
+	values[0] = name;
+	values[1] = enable ? "true" : "false";
+	switch (exec_row(conn, cmd, sql_user_enable, 2, values, NULL, NULL,
+	    &res)) {
+	case 0:
+		ctl_warn("no such user: %s", name);
+		break;
+	case 1:
+		printf("user %s %s\n", name, enable ? "enabled" : "disabled");
+		rc = CTL_OK;
+		break;
+	}
+out:
+	PQclear(res);
+	if (conn != NULL)
+		PQfinish(conn);
+	return rc;
+}
+
+/* Any login name, user or not: the throttle does not know the difference. */
+static int
+user_unlock(struct ctl *ctl, int argc, char **argv)
+{
+	PGconn		*conn = NULL;
+	PGresult	*res = NULL;
+	const char	*name;
+	int		 rc;
+
+	if ((name = one_name("user unlock", argc, argv, &rc)) == NULL)
+		return rc;
+	rc = CTL_ERR;
+	if ((conn = ctl_db_connect(ctl)) == NULL)
+		goto out;
+	switch (exec_row(conn, "user unlock", sql_user_unlock, 1, &name, NULL,
+	    NULL, &res)) {
+	case 0:
+		printf("%s had no failed sign-ins\n", name);
+		rc = CTL_OK;
+		break;
+	case 1:
+		printf("%s unlocked (%s failed sign-ins forgotten)\n", name,
+		    PQgetvalue(res, 0, 0));
+		rc = CTL_OK;
+		break;
+	}
+out:
+	PQclear(res);
+	if (conn != NULL)
+		PQfinish(conn);
+	return rc;
+}
+
+static int
+user_list(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *const head[] = {
+		"NAME", "ROLE", "ENABLED", "TOTP", "FAILURES", "LOCKED_UNTIL",
+		"CREATED"
+	};
+	enum { NCOL = sizeof(head) / sizeof(head[0]) };
+	PGconn		*conn = NULL;
+	PGresult	*res = NULL;
+	json_t		*arr = NULL, *o;
+	char		*text = NULL, err[1024];
+	const char	*v;
+	size_t		 width[NCOL], w;
+	int		 ch, json = 0, row, col, rc = CTL_ERR;
+
+	while ((ch = getopt_long(argc, argv, ":jh", opts, NULL)) != -1)
+		switch (ch) {
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			ctl_usage(stdout);
+			return CTL_OK;
+		default:
+			return ctl_bad_option("user list", ch, argc, argv);
+		}
+	if (optind != argc)
+		return ctl_usage_err("user list: unexpected argument \"%s\"",
+		    argv[optind]);
+	if ((conn = ctl_db_connect(ctl)) == NULL)
+		goto out;
+	res = PQexecParams(conn, sql_user_list, 0, NULL, NULL, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != NCOL) {
+		ctl_warn("user list: %s", ctl_db_error(conn, res, err,
+		    sizeof(err)));
+		goto out;
+	}
+	if (json) {
+		if ((arr = json_array()) == NULL)
+			goto nomem;
+		for (row = 0; row < PQntuples(res); row++) {
+			v = PQgetvalue(res, row, 5);
+			o = json_pack("{s:s, s:s, s:b, s:b, s:I, s:o, s:s}",
+			    "name", PQgetvalue(res, row, 0),
+			    "role", PQgetvalue(res, row, 1),
+			    "enabled", strcmp(PQgetvalue(res, row, 2),
+			    "yes") == 0,
+			    "totp", strcmp(PQgetvalue(res, row, 3), "yes") == 0,
+			    "failures", (json_int_t)strtoll(PQgetvalue(res,
+			    row, 4), NULL, 10),
+			    "lockedUntil", *v ? json_string(v) : json_null(),
+			    "createdAt", PQgetvalue(res, row, 6));
+			if (o == NULL || json_array_append_new(arr, o) == -1)
+				goto nomem;
+		}
+		if ((text = json_dumps(arr, JSON_INDENT(2))) == NULL)
+			goto nomem;
+		printf("%s\n", text);
+		rc = CTL_OK;
+		goto out;
+	}
+	for (col = 0; col < NCOL; col++)
+		width[col] = strlen(head[col]);
+	for (row = 0; row < PQntuples(res); row++)
+		for (col = 0; col < NCOL; col++) {
+			if ((w = cell_width(PQgetvalue(res, row, col))) >
+			    width[col])
+				width[col] = w;
+		}
+	for (col = 0; col < NCOL; col++)
+		printf("%-*s%s", col == NCOL - 1 ? 0 : (int)width[col] + 2,
+		    head[col], col == NCOL - 1 ? "\n" : "");
+	for (row = 0; row < PQntuples(res); row++)
+		for (col = 0; col < NCOL; col++) {
+			v = PQgetvalue(res, row, col);
+			/* Pads by characters: names may be non-ASCII. */
+			printf("%s", *v ? v : "-");
+			if (col == NCOL - 1)
+				putchar('\n');
+			else
+				for (w = cell_width(v); w < width[col] + 2;
+				    w++)
+					putchar(' ');
+		}
+	rc = CTL_OK;
+	goto out;
+nomem:
+	ctl_warn("user list: cannot build the JSON output");
+out:
+	free(text);
+	json_decref(arr);
+	PQclear(res);
+	if (conn != NULL)
+		PQfinish(conn);
+	return rc;
+}
+
+/* A new key for TOTP secrets, first in the file (hs_master_generate). */
+static int
+user_totpkey(struct ctl *ctl, int argc, char **argv)
+{
+	struct hs_master_keys	 mk = { NULL, 0 };
+	char			 err[1024];
+
+	if (argc != 2 || strcmp(argv[1], "new") != 0)
+		return ctl_usage_err("user totpkey: the only subcommand is "
+		    "\"new\"");
+	if (ctl->cfg.totp_key == NULL)
+		return ctl_err("user totpkey new: totp_key is not set in %s",
+		    cfg_name(ctl));
+	if (hs_master_generate(ctl->cfg.totp_key, err, sizeof(err)) == -1)
+		return ctl_err("user totpkey new: %s", err);
+	if (hs_master_load(ctl->cfg.totp_key, &mk, err, sizeof(err)) == -1)
+		return ctl_err("user totpkey new: written, but: %s", err);
+	printf("%s\n", mk.k[0].id);
+	hs_master_free(&mk);
+	return CTL_OK;
+}
+
+int
+ctl_user(struct ctl *ctl, int argc, char **argv)
+{
+	if (argc < 2)
+		return ctl_usage_err("user: add, passwd, totp, enable, disable, "
+		    "unlock, list or totpkey?");
+	if (strcmp(argv[1], "add") == 0)
+		return user_add(ctl, argc - 1, argv + 1);
+	if (strcmp(argv[1], "passwd") == 0)
+		return user_passwd(ctl, argc - 1, argv + 1);
+	if (strcmp(argv[1], "totp") == 0)
+		return user_totp(ctl, argc - 1, argv + 1);
+	if (strcmp(argv[1], "enable") == 0)
+		return user_enable(ctl, argc - 1, argv + 1, 1);
+	if (strcmp(argv[1], "disable") == 0)
+		return user_enable(ctl, argc - 1, argv + 1, 0);
+	if (strcmp(argv[1], "unlock") == 0)
+		return user_unlock(ctl, argc - 1, argv + 1);
+	if (strcmp(argv[1], "list") == 0)
+		return user_list(ctl, argc - 1, argv + 1);
+	if (strcmp(argv[1], "totpkey") == 0)
+		return user_totpkey(ctl, argc - 1, argv + 1);
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		ctl_usage(stdout);
+		return CTL_OK;
+	}
+	return ctl_usage_err("user: unknown subcommand \"%s\"", argv[1]);
+}
