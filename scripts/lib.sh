@@ -94,7 +94,11 @@ build() {
 		(cd "$b" && "$HS_SRCDIR/configure" -q "${flags[@]}") >&2
 	fi
 	hs_say "building in $b"
-	make -C "$b" -s -j2 all t/tools/hs-sign >&2
+	# Two runs, not one with both goals: automake's "all" is a recursive
+	# make, which would build libhscommon.a's objects at the same time as
+	# the top-level make does for hs-sign, and the two race on them.
+	make -C "$b" -s -j2 all >&2
+	make -C "$b" -s -j2 t/tools/hs-sign >&2
 }
 
 hs_pg_bindir() {
