@@ -378,8 +378,10 @@ my %refusal;
 		my $b = problem($r, 429, "$who: the right password while locked");
 		like($b->{detail}, qr/too many failed sign-ins/, "$who: 429 detail");
 		my $ra = $r->{headers}{'retry-after'} // 0;
-		ok($ra >= 590 && $ra <= 600,
-		    "$who: Retry-After $ra (the sixth failure adds 300 s)");
+		ok($ra >= 290 && $ra <= 300,
+		    "$who: Retry-After $ra (an attempt while locked adds nothing)");
+		like(throttle($login), qr/\A5 /,
+		    "$who: an attempt while locked is not counted");
 		push @bodies, sans_trace($r);
 		$refusal{$who} = join "\n", @bodies;
 	}
@@ -391,19 +393,19 @@ my %refusal;
 	    . "'1 second' WHERE login = " . sql_quote($dave));
 	is(body_req($dave, 'wrong again')->{status}, 401,
 	    'once the lock ended, a wrong password is a 401 again');
-	like(throttle($dave), qr/\A7 (?:89\d|900)\z/,
-	    'and the seventh failure locks for 900 s (each one adds 300 s)');
+	like(throttle($dave), qr/\A6 (?:59\d|600)\z/,
+	    'and the sixth failure locks for 600 s (each one adds 300 s)');
 	psql('UPDATE signin_throttle SET locked_until = now() - interval '
 	    . "'1 second' WHERE login = " . sql_quote($dave));
 	my $dpre = token_of(body_req($dave, $dave_pw),
 	    'the right password once the lock ended');
-	like(throttle($dave), qr/\A7 /, 'the password step alone does not clear the count');
+	like(throttle($dave), qr/\A6 /, 'the password step alone does not clear the count');
 	token_of(twofa($dpre, code($secret)), 'and the code signs in');
 	is(throttle($dave), '', 'the sign-in cleared the failures');
 
 	my ($rc, $out) = ctl(['user', 'unlock', $ghost]);
 	is($rc, 0, 'user unlock of an unknown name');
-	like($out, qr/unlocked \(6 failed/, '... forgets its 6 failures');
+	like($out, qr/unlocked \(5 failed/, '... forgets its 5 failures');
 	is(throttle($ghost), '', 'the name is no longer throttled');
 }
 
@@ -424,14 +426,14 @@ my %refusal;
 	my ($rc, $out) = ctl(['user', 'list', '--json']);
 	my $list = eval { $J->decode($out) } // [];
 	my ($row) = grep { $_->{name} eq $erin } @$list;
-	ok($row && $row->{failures} == 7 && defined $row->{lockedUntil}
+	ok($row && $row->{failures} == 5 && defined $row->{lockedUntil}
 	    && $row->{totp} && $row->{enabled} && $row->{role} eq 'User',
 	    'user list --json shows role, TOTP, failures and the lock')
 	    or diag $out;
 	($rc, $out) = ctl(['user', 'list']);
 	like($out, qr/^NAME\s+ROLE\s+ENABLED\s+TOTP\s+FAILURES\s+LOCKED_UNTIL\s+CREATED$/m,
 	    'user list prints a table');
-	like($out, qr/^\Q$erin\E\s+User\s+yes\s+yes\s+7\s+\d{4}-/m, '... with erin\'s row');
+	like($out, qr/^\Q$erin\E\s+User\s+yes\s+yes\s+5\s+\d{4}-/m, '... with erin\'s row');
 }
 
 # ---- malformed bodies ----------------------------------------------------

@@ -251,7 +251,7 @@ db_close(struct worker *w)
 	if (w->db != NULL)
 		PQfinish(w->db);
 	w->db = NULL;
-	w->in_tx = 0;
+	/* in_tx stays: the transaction's later statements must fail. */
 }
 
 static int
@@ -379,7 +379,16 @@ db_exec(struct worker *w, enum stmt st, int nparams,
 
 	*err = DB_OK;
 again:
-	if (db_ensure(w) != 0) {
+	/*
+	 * Inside a transaction a lost connection is never replaced: the
+	 * statements after it would commit one by one on the new one.
+	 */
+	if (w->in_tx) {
+		if (w->db == NULL || PQstatus(w->db) != CONNECTION_OK) {
+			*err = DB_UNAVAILABLE;
+			return NULL;
+		}
+	} else if (db_ensure(w) != 0) {
 		*err = DB_UNAVAILABLE;
 		return NULL;
 	}

@@ -380,8 +380,14 @@ body_json(struct req *r, int flags)
 		sodium_memzero(r->body, r->body_len);
 	if (root == NULL) {
 		errors = json_object();
-		snprintf(msg, sizeof(msg), "the body is not valid JSON: %s "
-		    "(line %d, column %d)", jerr.text, jerr.line, jerr.column);
+		/* The parser's words may quote the secret: not for those. */
+		if (flags & BODY_SECRET)
+			snprintf(msg, sizeof(msg), "the body is not valid JSON "
+			    "(line %d, column %d)", jerr.line, jerr.column);
+		else
+			snprintf(msg, sizeof(msg), "the body is not valid JSON: "
+			    "%s (line %d, column %d)", jerr.text, jerr.line,
+			    jerr.column);
 		hs_errors_add(errors, "$", msg);
 		reply_problem(r, API_VALIDATION, "the body is not valid JSON",
 		    errors);

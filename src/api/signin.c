@@ -242,13 +242,26 @@ locked_for(struct req *r, const char *login)
 }
 
 /*
- * Counts a failure against the name and answers: 429 with Retry-After
- * when the name was locked before this attempt, else the one 401.  The
- * attempt that reaches the limit is still a plain 401.
+ * A locked name: 429 with the time left.  The attempt checked nothing, so
+ * it is not a failure and does not lengthen the lock; otherwise anyone
+ * could keep any account locked for a year with a burst of cheap requests.
  */
 static void
-fail(struct req *r, const char *step, const char *login, const char *reason,
-    int was_locked)
+refuse_locked(struct req *r, const char *step, const char *login,
+    long long left)
+{
+	log_outcome(r, step, login, "locked", "locked", -1, left, NULL);
+	r->retry_after = (long)left;
+	reply_problem(r, API_TOO_MANY, "too many failed sign-ins; try again "
+	    "later", NULL);
+}
+
+/*
+ * Counts a failure against the name and answers the one 401 (the attempt
+ * that reaches the limit too; the next one finds the lock).
+ */
+static void
+fail(struct req *r, const char *step, const char *login, const char *reason)
 {
 	const struct hs_config	*cfg = r->w->cfg;
 	PGresult		*res = NULL;
@@ -275,14 +288,8 @@ fail(struct req *r, const char *step, const char *login, const char *reason,
 	if (!PQgetisnull(res, 0, 1))
 		locked = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	PQclear(res);
-	log_outcome(r, step, login, was_locked ? "locked" : "fail", reason,
-	    failures, locked, NULL);
-	if (was_locked) {
-		r->retry_after = locked > 0 ? (long)locked : 1;
-		reply_problem(r, API_TOO_MANY, "too many failed sign-ins; try "
-		    "again later", NULL);
-	} else
-		reply_problem(r, API_UNAUTHORIZED, SIGNIN_FAILED, NULL);
+	log_outcome(r, step, login, "fail", reason, failures, locked, NULL);
+	reply_problem(r, API_UNAUTHORIZED, SIGNIN_FAILED, NULL);
 }
 
 /* Best effort: Jansson's copy of a secret string, overwritten in place. */
@@ -398,7 +405,7 @@ h_signin_body(struct req *r, const char *id)
 	if ((locked = locked_for(r, login)) < 0)
 		goto out;
 	if (locked > 0) {
-		fail(r, "password", login, "locked", 1);
+		refuse_locked(r, "password", login, locked);
 		goto out;
 	}
 	if ((res = db_exec(r->w, ST_SIGNIN_USER, 1, &login, &err)) == NULL) {
@@ -418,7 +425,7 @@ h_signin_body(struct req *r, const char *id)
 	else if (PQgetisnull(res, 0, 4))
 		reason = "no_totp";
 	if (reason != NULL) {
-		fail(r, "password", login, reason, 0);
+		fail(r, "password", login, reason);
 		goto out;
 	}
 	if ((tok = mint(r, login, NULL, SIGNIN_PRE_MFA_ROLE,
@@ -514,7 +521,7 @@ h_signin_2fa(struct req *r, const char *id)
 	if ((locked = locked_for(r, login)) < 0)
 		goto out;
 	if (locked > 0) {
-		fail(r, "code", login, "locked", 1);
+		refuse_locked(r, "code", login, locked);
 		goto out;
 	}
 	if ((res = db_exec(r->w, ST_SIGNIN_USER, 1, &login, &err)) == NULL) {
@@ -524,7 +531,7 @@ h_signin_2fa(struct req *r, const char *id)
 	if (PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 2), "t") != 0 ||
 	    PQgetisnull(res, 0, 4)) {
 		fail(r, "code", login, PQntuples(res) == 0 ? "unknown_user" :
-		    PQgetisnull(res, 0, 4) ? "no_totp" : "disabled", 0);
+		    PQgetisnull(res, 0, 4) ? "no_totp" : "disabled");
 		goto out;
 	}
 	hex = PQgetvalue(res, 0, 4);
@@ -542,7 +549,7 @@ h_signin_2fa(struct req *r, const char *id)
 	}
 	if (hs_totp_check(secret, len, code, (int64_t)time(NULL),
 	    &counter) != 0) {
-		fail(r, "code", login, "wrong_code", 0);
+		fail(r, "code", login, "wrong_code");
 		goto out;
 	}
 	snprintf(step, sizeof(step), "%llu", (unsigned long long)counter);
@@ -553,7 +560,7 @@ h_signin_2fa(struct req *r, const char *id)
 		goto out;
 	}
 	if (PQntuples(ok) == 0) {
-		fail(r, "code", login, "replayed_code", 0);
+		fail(r, "code", login, "replayed_code");
 		goto out;
 	}
 	if ((tok = mint(r, login, login, PQgetvalue(ok, 0, 0),
