@@ -235,23 +235,6 @@ hs_master_free(struct hs_master_keys *mk)
 	mk->n = 0;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t	 w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Best effort: makes the rename itself durable. */
 static void
 sync_parent(const char *path)
@@ -349,7 +332,7 @@ hs_master_generate(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (fchmod(fd, 0600) == -1 || write_all(fd, out, len) == -1 ||
+	if (fchmod(fd, 0600) == -1 || hs_write_all(fd, out, len) == -1 ||
 	    fsync(fd) == -1) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;

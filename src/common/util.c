@@ -167,3 +167,21 @@ hs_uuid_random(char out[HS_UUID_LEN + 1])
 	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
 	    b[10], b[11], b[12], b[13], b[14], b[15]);
 }
+
+int
+hs_write_all(int fd, const void *buf, size_t n)
+{
+	const char	*p = buf;
+	ssize_t		 w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}

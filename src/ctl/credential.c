@@ -420,18 +420,10 @@ out:
 int
 ctl_credential(struct ctl *ctl, int argc, char **argv)
 {
-	if (argc < 2)
-		return ctl_usage_err("credential: add, list or rm?");
-	if (strcmp(argv[1], "add") == 0)
-		return cred_add(ctl, argc - 1, argv + 1);
-	if (strcmp(argv[1], "list") == 0)
-		return cred_list(ctl, argc - 1, argv + 1);
-	if (strcmp(argv[1], "rm") == 0)
-		return cred_rm(ctl, argc - 1, argv + 1);
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		ctl_usage(stdout);
-		return CTL_OK;
-	}
-	return ctl_usage_err("credential: unknown subcommand \"%s\"",
-	    argv[1]);
+	static const struct ctl_sub subs[] = {
+		{ "add", cred_add }, { "list", cred_list }, { "rm", cred_rm },
+	};
+
+	return ctl_subcommand(ctl, "credential", subs,
+	    sizeof(subs) / sizeof(subs[0]), argc, argv);
 }

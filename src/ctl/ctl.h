@@ -23,6 +23,17 @@ int	 ctl_job(struct ctl *, int, char **);			/* watch.c */
 int	 ctl_user(struct ctl *, int, char **);			/* user.c */
 
 /* main.c */
+/* One subcommand of a command group ("credential add", "user list"...). */
+struct ctl_sub {
+	const char	*name;
+	int		(*run)(struct ctl *, int, char **);
+};
+/*
+ * Runs the subcommand argv[1] names, with argv shifted by one; a missing or
+ * unknown one is a usage error that lists the table's names.
+ */
+int	 ctl_subcommand(struct ctl *, const char *group,
+	    const struct ctl_sub *, size_t nsubs, int argc, char **argv);
 void	 ctl_usage(FILE *);
 /* "hostscanctl: MESSAGE" on stderr. */
 void	 ctl_warn(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -32,24 +32,6 @@ struct signing_key {
 	char		file[KEYFILE_MAX + 1];
 };
 
-static int
-write_all(int fd, const void *buf, size_t n)
-{
-	const char	*p = buf;
-	ssize_t		 w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static const char *
 cfg_name(const struct ctl *ctl)
 {
@@ -71,7 +53,7 @@ write_private_tmp(const char *path, const char *data, size_t len, char *tmp,
 		ctl_warn("%s: %s", tmp, strerror(errno));
 		return -1;
 	}
-	if (fchmod(fd, 0600) == -1 || write_all(fd, data, len) == -1 ||
+	if (fchmod(fd, 0600) == -1 || hs_write_all(fd, data, len) == -1 ||
 	    fsync(fd) == -1) {
 		ctl_warn("%s: %s", tmp, strerror(errno));
 		close(fd);
@@ -121,7 +103,7 @@ keyring_append(const char *path, const char *pub)
 		ctl_warn("%s: public key too long", path);
 		goto out;
 	}
-	if (write_all(fd, line, (size_t)len) == -1 || fsync(fd) == -1)
+	if (hs_write_all(fd, line, (size_t)len) == -1 || fsync(fd) == -1)
 		goto fail;
 	rc = 0;
 	goto out;
@@ -492,17 +474,12 @@ out:
 int
 ctl_token(struct ctl *ctl, int argc, char **argv)
 {
-	if (argc < 2)
-		return ctl_usage_err("token: issue or revoke?");
-	if (strcmp(argv[1], "issue") == 0)
-		return token_issue(ctl, argc - 1, argv + 1);
-	if (strcmp(argv[1], "revoke") == 0)
-		return token_revoke(ctl, argc - 1, argv + 1);
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		ctl_usage(stdout);
-		return CTL_OK;
-	}
-	return ctl_usage_err("token: unknown subcommand \"%s\"", argv[1]);
+	static const struct ctl_sub subs[] = {
+		{ "issue", token_issue }, { "revoke", token_revoke },
+	};
+
+	return ctl_subcommand(ctl, "token", subs,
+	    sizeof(subs) / sizeof(subs[0]), argc, argv);
 }
 
 int

@@ -125,6 +125,33 @@ ctl_usage_err(const char *fmt, ...)
  * ch, which is '?' or ':'.
  */
 int
+ctl_subcommand(struct ctl *ctl, const char *group, const struct ctl_sub *subs,
+    size_t n, int argc, char **argv)
+{
+	char	 names[256] = "";
+	size_t	 i, len = 0;
+
+	if (argc >= 2) {
+		for (i = 0; i < n; i++)
+			if (strcmp(argv[1], subs[i].name) == 0)
+				return subs[i].run(ctl, argc - 1, argv + 1);
+		if (strcmp(argv[1], "--help") == 0 ||
+		    strcmp(argv[1], "-h") == 0) {
+			ctl_usage(stdout);
+			return CTL_OK;
+		}
+		return ctl_usage_err("%s: unknown subcommand \"%s\"", group,
+		    argv[1]);
+	}
+	/* "add, list or rm?" */
+	for (i = 0; i < n && len < sizeof(names); i++)
+		len += (size_t)snprintf(names + len, sizeof(names) - len,
+		    "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ",
+		    subs[i].name);
+	return ctl_usage_err("%s: %s?", group, names);
+}
+
+int
 ctl_bad_option(const char *cmd, int ch, int argc, char **argv)
 {
 	const char	*arg = optind > 0 && optind <= argc ?

@@ -629,31 +629,28 @@ user_totpkey(struct ctl *ctl, int argc, char **argv)
 	return CTL_OK;
 }
 
+static int
+user_enable_cmd(struct ctl *ctl, int argc, char **argv)
+{
+	return user_enable(ctl, argc, argv, 1);
+}
+
+static int
+user_disable_cmd(struct ctl *ctl, int argc, char **argv)
+{
+	return user_enable(ctl, argc, argv, 0);
+}
+
 int
 ctl_user(struct ctl *ctl, int argc, char **argv)
 {
-	if (argc < 2)
-		return ctl_usage_err("user: add, passwd, totp, enable, disable, "
-		    "unlock, list or totpkey?");
-	if (strcmp(argv[1], "add") == 0)
-		return user_add(ctl, argc - 1, argv + 1);
-	if (strcmp(argv[1], "passwd") == 0)
-		return user_passwd(ctl, argc - 1, argv + 1);
-	if (strcmp(argv[1], "totp") == 0)
-		return user_totp(ctl, argc - 1, argv + 1);
-	if (strcmp(argv[1], "enable") == 0)
-		return user_enable(ctl, argc - 1, argv + 1, 1);
-	if (strcmp(argv[1], "disable") == 0)
-		return user_enable(ctl, argc - 1, argv + 1, 0);
-	if (strcmp(argv[1], "unlock") == 0)
-		return user_unlock(ctl, argc - 1, argv + 1);
-	if (strcmp(argv[1], "list") == 0)
-		return user_list(ctl, argc - 1, argv + 1);
-	if (strcmp(argv[1], "totpkey") == 0)
-		return user_totpkey(ctl, argc - 1, argv + 1);
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		ctl_usage(stdout);
-		return CTL_OK;
-	}
-	return ctl_usage_err("user: unknown subcommand \"%s\"", argv[1]);
+	static const struct ctl_sub subs[] = {
+		{ "add", user_add }, { "passwd", user_passwd },
+		{ "totp", user_totp }, { "enable", user_enable_cmd },
+		{ "disable", user_disable_cmd }, { "unlock", user_unlock },
+		{ "list", user_list }, { "totpkey", user_totpkey },
+	};
+
+	return ctl_subcommand(ctl, "user", subs,
+	    sizeof(subs) / sizeof(subs[0]), argc, argv);
 }

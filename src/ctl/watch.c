@@ -450,13 +450,10 @@ out:
 int
 ctl_job(struct ctl *ctl, int argc, char **argv)
 {
-	if (argc < 2)
-		return ctl_usage_err("job: watch?");
-	if (strcmp(argv[1], "watch") == 0)
-		return job_watch(ctl, argc - 1, argv + 1);
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		ctl_usage(stdout);
-		return CTL_OK;
-	}
-	return ctl_usage_err("job: unknown subcommand \"%s\"", argv[1]);
+	static const struct ctl_sub subs[] = {
+		{ "watch", job_watch },
+	};
+
+	return ctl_subcommand(ctl, "job", subs,
+	    sizeof(subs) / sizeof(subs[0]), argc, argv);
 }
