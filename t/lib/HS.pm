@@ -35,7 +35,7 @@ our @EXPORT = qw(need_services api token token_jti sign decode_payload ctl
     psql credential host_item wait_for pg_stop pg_start start_responder
     stop_responder nginx_for_socket stop_nginx);
 our @EXPORT_OK = qw(run_cmd free_port scratch_dir sql_quote child_pids
-    wait_exit env_required);
+    wait_exit env_required note_secret time_scale scaled);
 
 my $JSON = JSON::PP->new->utf8->allow_nonref->canonical;
 my $ZERO_UUID = '00000000-0000-0000-0000-000000000000';
@@ -60,6 +60,36 @@ sub env_required {
 }
 
 sub scratch_dir { return env_required('HOSTSCAN_TEST_DIR') }
+
+# How much slower than a plain build the binaries under test are:
+# scripts/test sets HOSTSCAN_TIME_SCALE (3 under the sanitizers).  Every
+# time limit a test asserts goes through scaled(), so a limit means the
+# same thing in both builds.
+sub time_scale {
+	my $f = $ENV{HOSTSCAN_TIME_SCALE} // 1;
+	return $f =~ /\A\d+(?:\.\d+)?\z/ && $f >= 1 ? $f : 1;
+}
+
+sub scaled { return $_[0] * time_scale() }
+
+# Registers a secret the test used (a password, a private key, a TOTP
+# code, a token).  After the services have stopped, scripts/test searches
+# every file the run wrote for every registered secret and fails the run
+# on a hit (t/tools/secret-scan).  Kept hex-encoded, so the list itself
+# never holds the secret; $where names the test for the report.
+sub note_secret {
+	my ($secret, $where) = @_;
+	return unless defined $secret && length $secret;
+	my $bytes = $secret;
+	utf8::encode($bytes) if utf8::is_utf8($bytes);
+	$where //= $0;
+	$where =~ s/[^\w.\/-]/_/g;
+	my $list = scratch_dir() . '/secrets.list';
+	open(my $fh, '>>', $list) or die "HS: $list: $!\n";
+	print $fh unpack('H*', $bytes), " $where\n";
+	close $fh or die "HS: $list: $!\n";
+	return $secret;
+}
 
 sub api {
 	my ($method, $path, %o) = @_;
@@ -256,7 +286,7 @@ sub host_item {
 
 sub wait_for {
 	my ($code, $timeout) = @_;
-	my $end = Time::HiRes::time() + ($timeout // 10);
+	my $end = Time::HiRes::time() + scaled($timeout // 10);
 	while (Time::HiRes::time() < $end) {
 		return 1 if $code->();
 		Time::HiRes::sleep(0.05);
