@@ -35,7 +35,8 @@ our @EXPORT = qw(need_services api token token_jti sign decode_payload ctl
     psql credential host_item wait_for pg_stop pg_start start_responder
     stop_responder nginx_for_socket stop_nginx);
 our @EXPORT_OK = qw(run_cmd free_port scratch_dir sql_quote child_pids
-    wait_exit env_required note_secret time_scale scaled);
+    wait_exit env_required note_secret note_secret_source time_scale
+    scaled);
 
 my $JSON = JSON::PP->new->utf8->allow_nonref->canonical;
 my $ZERO_UUID = '00000000-0000-0000-0000-000000000000';
@@ -89,6 +90,17 @@ sub note_secret {
 	print $fh unpack('H*', $bytes), " $where\n";
 	close $fh or die "HS: $list: $!\n";
 	return $secret;
+}
+
+# A file that holds a registered secret because it is where the secret
+# comes from (a test target's private key): the secret search skips it.
+sub note_secret_source {
+	my ($path) = @_;
+	my $list = scratch_dir() . '/secret-sources.list';
+	open(my $fh, '>>', $list) or die "HS: $list: $!\n";
+	print $fh "$path\n";
+	close $fh or die "HS: $list: $!\n";
+	return $path;
 }
 
 sub api {
@@ -247,19 +259,17 @@ sub sql_quote {
 sub credential {
 	my (%o) = @_;
 	my $name = $o{name} // $DEFAULT_CRED;
+	my $secret = $o{secret} // 'not-a-real-secret';
+	note_secret($secret, "credential $name");
 	my $q = 'SELECT id FROM credential WHERE name = ' . sql_quote($name);
 	my $id = psql($q);
 	return $id if length $id;
 	my @a = ('credential', 'add', '--name', $name,
 	    '--username', $o{username} // 'scanner');
 	push @a, '--kind', $o{kind} if defined $o{kind};
-	my ($rc, $out, $err) = ctl(\@a,
-	    stdin => $o{secret} // 'not-a-real-secret');
-	# Another test may have created it at the same moment.
-	$id = psql($q) if $rc != 0;
-	die "HS: credential add $name failed ($rc): $err\n"
-	    unless $rc == 0 || length $id;
-	return $rc == 0 ? trim($out) : $id;
+	my ($rc, $out, $err) = ctl(\@a, stdin => $secret);
+	die "HS: credential add $name failed ($rc): $err\n" if $rc != 0;
+	return trim($out);
 }
 
 sub host_item {

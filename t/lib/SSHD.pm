@@ -230,6 +230,8 @@ sub gen_client_key {
 	run_quiet('/usr/bin/ssh-keygen', '-q', '-t', 'ed25519', '-N', '',
 	    '-C', 'hostscan-scanner', '-f', "$d/client_key") == 0
 	    or die "SSHD: ssh-keygen (client) failed\n";
+	HS::note_secret_source("$d/client_key");
+	HS::note_secret(slurp("$d/client_key"), "client key of $d");
 	my $pub = slurp("$d/client_key.pub");
 	# The key may log in as root (full inventory) and as hsscan.
 	spew("$d/authorized_keys/root", $pub, 0644);
