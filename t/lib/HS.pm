@@ -85,6 +85,8 @@ sub note_secret {
 	utf8::encode($bytes) if utf8::is_utf8($bytes);
 	$where //= $0;
 	$where =~ s/[^\w.\/-]/_/g;
+	# Outside a test run (scripts/up's demo targets) there is no search.
+	return $secret unless $ENV{HOSTSCAN_TEST_DIR};
 	my $list = scratch_dir() . '/secrets.list';
 	open(my $fh, '>>', $list) or die "HS: $list: $!\n";
 	print $fh unpack('H*', $bytes), " $where\n";
@@ -96,6 +98,7 @@ sub note_secret {
 # comes from (a test target's private key): the secret search skips it.
 sub note_secret_source {
 	my ($path) = @_;
+	return $path unless $ENV{HOSTSCAN_TEST_DIR};
 	my $list = scratch_dir() . '/secret-sources.list';
 	open(my $fh, '>>', $list) or die "HS: $list: $!\n";
 	print $fh "$path\n";
