@@ -27,6 +27,8 @@ int	 hs_strtonum(const char *s, long long min, long long max,
 	    long long *out, const char **errstr);
 /* write(2) until all of buf is out (EINTR retried); -1 with errno. */
 int	 hs_write_all(int fd, const void *buf, size_t n);
+/* _exit(2) for a forked child, after LeakSanitizer's check in its builds. */
+void	 hs_child_exit(int rc) __attribute__((noreturn));
 /* strlcpy semantics; returns -1 when the source did not fit. */
 int	 hs_strlcpy(char *dst, const char *src, size_t size);
 char	*hs_strdup(const char *s);	/* aborts on allocation failure */
