@@ -355,7 +355,7 @@ mint(struct req *r, const char *sub, const char *name, const char *role,
 	enum hs_token_err	 te;
 
 	te = hs_token_issue(keys.sk, sub, name, roles, 1, (int64_t)time(NULL),
-	    ttl, r->w->cfg->token_issuer, audience, &tok, jti);
+	    ttl, r->w->cfg->token_issuer, audience, NULL, &tok, jti);
 	if (te != HS_TOKEN_OK) {
 		hs_log(HS_LOG_ERROR, "token_issue_failed", "trace=%s error=\"%s\"",
 		    r->trace, hs_token_strerror(te));

@@ -218,6 +218,7 @@ struct hs_claims {
 	char	*sub;
 	char	*name;			/* NULL when absent */
 	char	*jti;
+	char	*sid;			/* sign-in session; NULL when absent */
 	char	*roles[HS_MAX_ROLES];
 	size_t	 nroles;
 	int64_t	 exp;
@@ -238,11 +239,14 @@ enum hs_token_err hs_token_verify(const struct hs_keyring *kr,
 	    struct hs_claims *out);
 void	 hs_claims_free(struct hs_claims *c);
 int	 hs_claims_has_role(const struct hs_claims *c, const char *role);
-/* Mints a token with a random jti (jti_out needs HS_UUID_LEN + 1). */
+/*
+ * Mints a token with a random jti (jti_out needs HS_UUID_LEN + 1); sid,
+ * when not NULL, is the sign-in session's id claim.
+ */
 enum hs_token_err hs_token_issue(const unsigned char sk[64], const char *sub,
 	    const char *name, const char *const *roles, size_t nroles,
 	    int64_t now, int64_t ttl, const char *issuer, const char *audience,
-	    char **token, char *jti_out);
+	    const char *sid, char **token, char *jti_out);
 
 /* ---- secret.c: credential secrets under the master key file ---- */
 

@@ -408,7 +408,7 @@ ctl_token_mint(const struct ctl *ctl, const char *sub, const char *name,
 	now = time(NULL);
 	terr = hs_token_issue(k->sk, sub, name, roles, nroles,
 	    (int64_t)now, (int64_t)ttl, c->token_issuer, c->token_audience,
-	    token, jti);
+	    NULL, token, jti);
 	if (terr != HS_TOKEN_OK) {
 		ctl_warn("token issue: %s", hs_token_strerror(terr));
 		goto out;
