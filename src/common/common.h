@@ -111,6 +111,7 @@ struct hs_config {
 	char	*totp_key;		/* keys of the TOTP secrets */
 	long	 signin_pre_mfa_ttl;
 	long	 signin_session_ttl;
+	long	 signin_session_max;	/* seconds from the sign-in */
 	long	 signin_max_failures;
 	long	 signin_lockout;
 };
