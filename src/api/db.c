@@ -424,6 +424,27 @@ db_ensure(struct worker *w)
 	return 0;
 }
 
+/*
+ * Statements that must not run twice: the first may have committed before
+ * the connection was lost (a second reservation would count one attempt
+ * twice, a second release forget a failure).
+ */
+static int
+once_only(enum stmt st)
+{
+	switch (st) {
+	case ST_JOB_INSERT:
+	case ST_SIGNIN_RESERVE:
+	case ST_SIGNIN_RELEASE:
+	case ST_SIGNIN_OK:
+	case ST_SESSION_START:
+	case ST_SESSION_TOKEN:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 PGresult *
 db_exec(struct worker *w, enum stmt st, int nparams,
     const char *const *params, enum db_err *err)
@@ -433,7 +454,7 @@ db_exec(struct worker *w, enum stmt st, int nparams,
 	char		 qerr[512];
 	const char	*state;
 
-	int		 tries = st == ST_JOB_INSERT || w->in_tx ? 1 : 2;
+	int		 tries = once_only(st) || w->in_tx ? 1 : 2;
 
 	*err = DB_OK;
 again:
