@@ -213,11 +213,11 @@ sub big_post {
 	my $btok = token(roles => 'App', sub => $sub);
 	my $off = Check::log_size($resp->{log});
 	my $ins0 = inserted_host_rows();
-	my ($lock, $lockout);
+	my ($lock, $lock_pid, $lockout);
 	if ($when eq 'held') {
 		$lockout = HS::scratch_dir() . "/$sub.psql";
-		$lock = open(my $lfh, '|-') // die "fork: $!";
-		if ($lock == 0) {
+		$lock_pid = open(my $lfh, '|-') // die "fork: $!";
+		if ($lock_pid == 0) {
 			open(STDOUT, '>', $lockout) or POSIX::_exit(126);
 			open(STDERR, '>&', \*STDOUT) or POSIX::_exit(126);
 			exec('psql', '-XAtq', '-v', 'ON_ERROR_STOP=1')
@@ -247,13 +247,17 @@ sub big_post {
 	my $r = api(POST => '/api/v1/HostScanJob', url => $web->{url},
 	    token => $btok, json => \@big, timeout => HS::scaled(60));
 	my $took = Time::HiRes::time() - $t0;
+	my $stopped;
 	if (defined $stopper) {
 		waitpid($stopper, 0);
-		is($?, 0, "$what the database was stopped at that moment");
+		$stopped = is($?, 0, "$what the database was stopped at that moment");
 	} else {
-		ok(eval { pg_stop() }, "$what the database was stopped after the answer");
+		$stopped = ok(eval { pg_stop() },
+		    "$what the database was stopped after the answer");
 	}
 	if ($lock) {
+		# Had the database not stopped, the session would sleep on.
+		kill 'TERM', $lock_pid unless $stopped;
 		close $lock;
 		is($? >> 8, 2, "$what the lock holder lost its connection");
 	}
