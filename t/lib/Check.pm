@@ -4,9 +4,9 @@ package Check;
 # logged since a point in time, which responder worker served a request
 # (every log line carries pid=, every answer X-Trace-Id), requests until
 # every worker has answered, an sshd target's log without any
-# authentication, secrets searched in the service logs, and password
-# hashes searched in every text column of the scan results.  Core Perl
-# only.
+# authentication, the TCP connections a process holds, secrets searched in
+# the service logs, and password hashes searched in every text column of
+# the scan results.  Core Perl only.
 
 use strict;
 use warnings;
@@ -14,7 +14,6 @@ use warnings;
 use Exporter qw(import);
 use HS ();
 use Test::More ();
-use Time::HiRes ();
 
 our @EXPORT_OK = qw(log_size log_since responder_log postgres_log
     shared_workers served_by until_every_worker sshd_auth_lines
