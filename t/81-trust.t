@@ -1,7 +1,10 @@
 # Host key trust, decided before any credential leaves the scheduler:
 # trust on first use, pinned keys, a regenerated key under each
 # sshTrustActionType, an untrusted key that must stop before the login,
-# and a server with several host keys.
+# and a server with several host keys.  Every case that must stop before
+# the login is checked in the target's own sshd log (LogLevel DEBUG1): no
+# client asked to authenticate; a case that logs in shows that the same
+# check sees it.
 use strict;
 use warnings;
 
@@ -10,6 +13,7 @@ use Test::More;
 
 use HS;
 use SSHD;
+use Check qw(sshd_auth_lines tcp_peers);
 
 need_services();
 my $why = SSHD::available();
@@ -56,6 +60,33 @@ sub host_rec {
 	return JSON::PP->new->utf8->decode(length $out ? $out : '{}');
 }
 
+# Runs $scan (which scans only against $t) with $t's log cleared and
+# returns its result; checks that the target saw the connections end and
+# returns the lines of its log that show authentication.
+sub target_auth {
+	my ($t, $what, $scan) = @_;
+	$t->clear_log;
+	my $r = $scan->();
+	my $addr = quotemeta $t->addr;
+	my $log;
+	ok(HS::wait_for(sub {
+		$log = $t->log_text;
+		return $log =~ /Connection from 127\.0\.0\.\d+ port \d+ on $addr /
+		    && $log =~ /Connection closed by|Received disconnect from|Disconnected from|Connection reset by|Close session/;
+	}, 10), "$what: the target logged the connection and its end")
+	    or diag($log);
+	return ($r, [sshd_auth_lines($log)]);
+}
+
+# The case must stop before the login: the target saw no authentication.
+sub no_credential_sent {
+	my ($t, $what, $scan) = @_;
+	my ($r, $auth) = target_auth($t, $what, $scan);
+	is(scalar @$auth, 0, "$what: the target's log shows no authentication"
+	    . ' attempt') or diag(join "\n", @$auth);
+	return $r;
+}
+
 sub logged {
 	my ($row, $re, $level) = @_;
 	return scalar grep { $_->{message} =~ $re &&
@@ -80,19 +111,32 @@ is($rec->{trusted_key_type}, $ktype, 'trusted key type stored');
 is($rec->{trusted_key}, $kb64, 'the full key is stored');
 is($r->[0]{host_id}, $rec->{id}, 'hostId points at the host record');
 
-# 2. The same key again, without first-use acceptance: passes.
-$r = scan(item($a, 'tofu'));
-is($r->[0]{state}, 2, 'second scan, same key: Complete');
-ok(logged($r->[0], qr/matches the host record/), 'matched the stored key');
+# 2. The same key again, without first-use acceptance: passes.  The
+# control of the checks below: a login shows in the target's log.
+{
+	my $auth;
+	($r, $auth) = target_auth($a, 'control: a trusted key',
+	    sub { scan(item($a, 'tofu')) });
+	is($r->[0]{state}, 2, 'second scan, same key: Complete');
+	ok(logged($r->[0], qr/matches the host record/), 'matched the stored key');
+	ok((grep { /userauth-request for user root/ } @$auth),
+	    'control: the target logged the userauth-request');
+	ok((grep { /^Accepted publickey for root / } @$auth),
+	    'control: and the accepted login');
+}
 
 # 3. The target is reinstalled: a new key.
 $a->regenerate_keys;
 my $fp_a2 = $a->fingerprint;
 isnt($fp_a2, $fp_a, 'regenerated key differs');
-$r = scan(item($a, 'tofu'),
+# The two that must stop first, alone against the target, then the two
+# that go on.
+$r = no_credential_sent($a, 'mismatched key', sub { scan(item($a, 'tofu'),
+    item($a, 'tofu', sshTrustActionType => 'ErrorOnThumbprintMismatch')) });
+my $r2 = scan(
     item($a, 'tofu', sshTrustActionType => 'WarnOnThumbprintMismatch'),
-    item($a, 'tofu', sshTrustActionType => 'AlwaysTrustIgnoreThumbprint'),
-    item($a, 'tofu', sshTrustActionType => 'ErrorOnThumbprintMismatch'));
+    item($a, 'tofu', sshTrustActionType => 'AlwaysTrustIgnoreThumbprint'));
+$r = [$r->[0], @$r2, $r->[1]];
 is($r->[0]{state}, 3, 'mismatch under the default action: Failed');
 is($r->[0]{failure_reason}, 5, '... AccessDenied');
 is($r->[0]{status_description},
@@ -111,8 +155,7 @@ is(host_rec('tofu')->{trusted_fingerprint}, $fp_a,
     'a mismatch never changes the trusted key');
 
 # 4. Unknown key, first use not accepted: stop before any login.
-$b->clear_log;
-$r = scan(item($b, 'untrusted'));
+$r = no_credential_sent($b, 'unknown key', sub { scan(item($b, 'untrusted')) });
 is($r->[0]{state}, 3, 'untrusted key: Failed');
 is($r->[0]{failure_reason}, 5, '... AccessDenied');
 like($r->[0]{status_description}, qr/^host key not trusted/,
@@ -123,16 +166,12 @@ is($r->[0]{discovered_key_type}, 'ssh-ed25519', '... with its type');
 ok(host_rec('untrusted')->{id}, '... on a host record');
 ok(!defined host_rec('untrusted')->{trusted_fingerprint},
     '... that trusts nothing yet');
-my $blog = $b->log_text;
-like($blog, qr/Connection from 127\.0\.0\.\d+ port \d+ on 127\.0\.0\.42/,
-    'the target saw the connection');
-unlike($blog, qr/userauth-request|Accepted |Failed (?:none|password|publickey)|Invalid user|Postponed/,
-    'the target log shows no authentication attempt');
 
 # 5. A thumbprint in the request pins the key.
 $r = scan(item($b, 'pinned', trustedThumbprint => $b->fingerprint),
-    item($b, 'pinned-md5', trustedThumbprint => $b->fingerprint(undef, 'md5')),
-    item($b, 'pinned-wrong', trustedThumbprint => $fp_a));
+    item($b, 'pinned-md5', trustedThumbprint => $b->fingerprint(undef, 'md5')));
+push @$r, @{no_credential_sent($b, 'wrongly pinned key', sub {
+    scan(item($b, 'pinned-wrong', trustedThumbprint => $fp_a)) })};
 is($r->[0]{state}, 2, 'request thumbprint (SHA256) matches: Complete');
 is($r->[1]{state}, 2, 'request thumbprint (MD5 form) matches: Complete');
 is($r->[2]{state}, 3, 'request thumbprint of another key: Failed');
@@ -154,6 +193,8 @@ is_deeply([map { $_->{state} } @$r], [2, 2],
 is($r->[0]{discovered_fingerprint}, $mt->{trusted_fingerprint},
     '... the same key as stored');
 
+is_deeply([grep { /\A127\.0\.0\.4[123]:/ } tcp_peers($d->{pid})], [],
+    'hostscand holds no connection to a target once its scans ended');
 is(stop_hostscand($d), 0, 'hostscand stops cleanly');
 $_->stop for $a, $b, $c;
 done_testing();

@@ -70,6 +70,7 @@ struct req {
 	size_t		 body_len;
 	struct hs_claims claims;	/* owned once authenticated */
 	int		 authed;
+	int		 auth_cached;	/* the token came from the worker's cache */
 	int		 status;	/* what was answered, for the log */
 	const char	*auth_fail;	/* why a token was refused, for the log */
 	char		 allow[64];	/* Allow header of a 405 */

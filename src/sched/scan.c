@@ -432,12 +432,27 @@ set_timeout(ssh_session ssh, double secs)
 	ssh_options_set(ssh, SSH_OPTIONS_TIMEOUT_USEC, &usec);
 }
 
+/*
+ * Since libssh 0.10 neither ssh_disconnect() nor ssh_free() closes a
+ * descriptor given with SSH_OPTIONS_FD (ssh_disconnect() only forgets
+ * it); libssh closes it itself only on some errors, and ssh_get_fd() then
+ * says so.  Whatever it left open is ours to close.
+ */
 static void
 ssh_close(struct scan *s)
 {
+	socket_t	 fd;
+
 	if (s->ssh != NULL) {
+		fd = ssh_get_fd(s->ssh);
 		ssh_disconnect(s->ssh);
 		ssh_free(s->ssh);
+#if LIBSSH_VERSION_INT >= SSH_VERSION_INT(0, 10, 0)
+		if (fd != SSH_INVALID_SOCKET)
+			close(fd);
+#else
+		(void)fd;
+#endif
 	}
 	s->ssh = NULL;
 }
@@ -537,7 +552,7 @@ handshake(struct scan *s, const char *hostkeys, int fd)
 	    s->job->dns : s->job->ip);
 	ssh_options_set(s->ssh, SSH_OPTIONS_PORT, &s->job->port);
 	ssh_options_set(s->ssh, SSH_OPTIONS_HOSTKEYS, hostkeys);
-	/* libssh owns and closes the descriptor from here on. */
+	/* From here on ssh_close() closes the descriptor. */
 	ssh_options_set(s->ssh, SSH_OPTIONS_FD, &fd);
 	budget = step_budget(s);
 	set_timeout(s->ssh, budget);
