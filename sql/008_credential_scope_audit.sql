@@ -10,11 +10,12 @@ ALTER TABLE credential
 		CHECK (octet_length(scope) BETWEEN 1 AND 4096),
 	ADD COLUMN scope_set_at timestamptz;
 
--- The endpoint ("192.0.2.1:22", "[2001:db8::1]:22") a scan of this host
--- last connected to.  A key pinned on one host record also binds every
--- other name a caller may invent for the same endpoint (src/sched/scan.c).
-ALTER TABLE host ADD COLUMN last_address text;
-CREATE INDEX host_last_address ON host (last_address)
+-- The endpoint ("192.0.2.1:22", "[2001:db8::1]:22") where a scan last saw
+-- this host's trusted key (pinned then, or matching the pin).  A key
+-- pinned on one host record so also binds any other name or address a
+-- caller may use for the same endpoint (src/sched/scan.c).
+ALTER TABLE host ADD COLUMN trusted_address text;
+CREATE INDEX host_trusted_address ON host (trusted_address)
 	WHERE trusted_fingerprint IS NOT NULL;
 
 -- Every use of a credential, and every refusal to use one.  Append-only:
