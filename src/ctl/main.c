@@ -24,6 +24,7 @@ static const struct cmd {
 	{ "job", ctl_job },
 	{ "import-csv", ctl_import_csv },
 	{ "user", ctl_user },
+	{ "audit", ctl_audit },
 };
 
 static const char *const usage_lines[] = {
@@ -33,10 +34,12 @@ static const char *const usage_lines[] = {
 	"token revoke JTI",
 	"migrate [--sql-dir DIR]",
 	"masterkey new",
-	"credential add --name NAME --username USER "
+	"credential add --name NAME --username USER --scope LIST "
 	    "[--kind password|private-key] < SECRET",
 	"credential list [--json]",
+	"credential scope NAME|ID LIST",
 	"credential rm NAME|ID",
+	"audit [--credential NAME] [--since TIME] [--limit N] [--json]",
 	"job watch ID [--interval SECONDS]",
 	"import-csv FILE [--credential NAME] [--dry-run] [--watch]",
 	"user add NAME --role Admin|User < PASSWORD",
