@@ -50,17 +50,19 @@ static const struct {
 	    "WHERE name IN (SELECT jsonb_array_elements_text($3::jsonb))", 3 },
 	/*
 	 * Hosts refused for their credential's scope, into the credential
-	 * audit trail (sql/008): $1 the token's sub, $2 what was refused
-	 * (route and trace), $3 jsonb records (cid, dns, ip, port).
+	 * audit trail (sql/008), in request order: $1 the token's sub, $2
+	 * what was refused (route and trace), $3 a jsonb array of objects
+	 * (cid, dns, ip, port).
 	 */
 	[ST_AUDIT_REFUSED] = { "audit_refused",
 	    "INSERT INTO credential_audit (use_id, event, credential_id,"
 	    "  credential_name, credential_kind, submitted_by, dns_host_name,"
 	    "  address, port, actor, outcome, detail)"
 	    " SELECT gen_random_uuid(), 'refused', c.id, c.name, c.kind, $1,"
-	    "  r.dns, r.ip, r.port, 'hostscan.fcgi', 'out_of_scope', $2"
-	    " FROM jsonb_to_recordset($3::jsonb) AS r(cid uuid, dns text,"
-	    "  ip text, port int) JOIN credential c ON c.id = r.cid", 3 },
+	    "  e.v->>'dns', e.v->>'ip', (e.v->>'port')::int, 'hostscan.fcgi',"
+	    "  'out_of_scope', $2"
+	    " FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(v, n)"
+	    " JOIN credential c ON c.id = (e.v->>'cid')::uuid ORDER BY e.n", 3 },
 	/*
 	 * $1 sub, $2 name, $3 address, $4 hosts (jsonb array of records),
 	 * $5 the request's Idempotency-Key (NULL when none);

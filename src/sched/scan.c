@@ -1078,16 +1078,23 @@ login(struct scan *s)
 		}
 		rc = ssh_userauth_publickey(s->ssh, NULL, key);
 		ssh_key_free(key);
-	} else {
-		rc = ssh_userauth_password(s->ssh, NULL,
-		    (const char *)cred.secret);
-		if (rc == SSH_AUTH_DENIED) {
-			methods = ssh_userauth_list(s->ssh, NULL);
-			if ((unsigned)methods & SSH_AUTH_METHOD_INTERACTIVE) {
-				method = "keyboard-interactive";
-				rc = auth_kbdint(s->ssh, &cred, why,
-				    sizeof(why));
-			}
+	} else if ((rc = ssh_userauth_none(s->ssh, NULL)) == SSH_AUTH_DENIED) {
+		/* The password goes only by a method the server offers. */
+		methods = ssh_userauth_list(s->ssh, NULL);
+		if ((unsigned)methods & SSH_AUTH_METHOD_PASSWORD)
+			rc = ssh_userauth_password(s->ssh, NULL,
+			    (const char *)cred.secret);
+		if (rc == SSH_AUTH_DENIED &&
+		    ((unsigned)methods & SSH_AUTH_METHOD_INTERACTIVE)) {
+			method = "keyboard-interactive";
+			rc = auth_kbdint(s->ssh, &cred, why, sizeof(why));
+			if (why[0] != '\0')
+				outcome = "prompt_refused";
+		} else if (rc == SSH_AUTH_DENIED &&
+		    !((unsigned)methods & SSH_AUTH_METHOD_PASSWORD)) {
+			outcome = "no_method";
+			snprintf(why, sizeof(why), "the server offers neither "
+			    "password nor keyboard-interactive authentication");
 		}
 	}
 	if (rc == SSH_AUTH_SUCCESS) {
@@ -1099,7 +1106,6 @@ login(struct scan *s)
 		return 0;
 	}
 	if (why[0] != '\0') {
-		outcome = "prompt_refused";
 		fail(s, HS_FAILED, R_ACCESS_DENIED, "login", "login as %s on "
 		    "%s refused: %s", cred.username, s->addr, why);
 	} else if (rc == SSH_AUTH_ERROR && mono() - t0 >= budget - 0.05) {
