@@ -45,7 +45,7 @@ struct scan {
 	char			 fp_sha1[48];
 	int			 probing;	/* other key families: quiet */
 	int			 by_name;	/* ai came from resolving dns */
-	char			*cred_name;
+	const char		*cred_name;
 	int			 cred_is_key;
 	struct hs_scope		 scope;
 	char			 use_id[HS_UUID_LEN + 1];	/* audit rows */
@@ -460,26 +460,24 @@ refuse(struct scan *s, const char *outcome, const char *step,
 }
 
 /*
- * The credential's name, kind and scope; never its secret, which is read
- * only once the scope and the host key allow it (login()).
+ * The credential's name, kind and scope, which came with the claim; never
+ * its secret, which is read only once the scope and the host key allow it
+ * (login()).
  */
 static int
 cred_meta(struct scan *s)
 {
-	char	*scope = NULL, err[256];
-	int	 rc;
+	char	 err[256];
 
-	rc = db_credential_meta(s->ctx->pool, s->job->credential_id,
-	    &s->cred_name, &s->cred_is_key, &scope);
-	if (rc != 0) {
-		fail(s, HS_FAILED, R_SYSTEM, "scope", rc > 0 ? "credential %s "
-		    "no longer exists" : "database unavailable while reading "
-		    "credential %s", s->job->credential_id);
+	if (s->job->cred_name == NULL || s->job->cred_scope == NULL) {
+		fail(s, HS_FAILED, R_SYSTEM, "scope", "credential %s no longer "
+		    "exists", s->job->credential_id);
 		return -1;
 	}
-	rc = hs_scope_parse(scope, &s->scope, err, sizeof(err));
-	free(scope);
-	if (rc == -1) {
+	s->cred_name = s->job->cred_name;
+	s->cred_is_key = s->job->cred_is_key;
+	if (hs_scope_parse(s->job->cred_scope, &s->scope, err,
+	    sizeof(err)) == -1) {
 		/* Fail closed: a scope nobody can read allows nothing. */
 		refuse(s, "out_of_scope", "scope", "credential not allowed for "
 		    "this address: the scope of credential %s cannot be read "
@@ -1249,5 +1247,4 @@ out:
 		freeaddrinfo(s.ai);
 	hsd_host_clear(&s.host);
 	hs_scope_free(&s.scope);
-	free(s.cred_name);
 }

@@ -91,6 +91,9 @@ struct hsd_job {
 	int	 accept_first;
 	int	 trust_action;			/* enum hsd_trust_action */
 	double	 claimed_at;			/* epoch seconds */
+	char	*cred_name;			/* the credential, never its */
+	int	 cred_is_key;			/* secret; NULL when gone */
+	char	*cred_scope;
 };
 
 /* What the housekeeper and the shutdown path tell a running scan. */
@@ -242,9 +245,6 @@ int	 db_release_all(PGconn *, const struct hsd_opts *);
 /* endpoint: "ip:port" connected to, for a key pinned on another record. */
 int	 db_host_lookup(struct db_pool *, const struct hsd_job *,
 	    const char *endpoint, struct hsd_host *);
-/* Name, kind and scope text (malloc'd); 0, 1 when gone, -1 on error. */
-int	 db_credential_meta(struct db_pool *, const char *id, char **name,
-	    int *is_key, char **scope);
 int	 db_credential(struct db_pool *, const struct hs_master_keys *,
 	    const char *id, struct hsd_cred *, char *err, size_t errlen);
 /* Writes and commits one audit row; 0 when it is stored, else -1. */

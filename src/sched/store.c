@@ -16,7 +16,7 @@
 enum st {
 	ST_CLAIM, ST_HEARTBEAT, ST_REAP, ST_CANCELLED, ST_RELEASE_ONE,
 	ST_RELEASE_ALL, ST_HOST_BY_DNS, ST_HOST_BY_IP, ST_HOST_BY_ENDPOINT,
-	ST_CREDENTIAL_META, ST_CREDENTIAL, ST_AUDIT, ST_LOCK,
+	ST_CREDENTIAL, ST_AUDIT, ST_LOCK,
 	ST_HOST_UPDATE, ST_HOST_INSERT_DNS, ST_HOST_INSERT_IP, ST_INV_USERS,
 	ST_INV_GROUPS, ST_INV_MEMBERS, ST_INV_SERVICES, ST_INV_TASKS,
 	ST_INV_SOFTWARE, ST_FINISH, ST__MAX
@@ -53,7 +53,11 @@ static const struct {
 	const char	*sql;
 	int		 nparams;
 } stmts[ST__MAX] = {
-	/* $1 instance, $2 how many, $3 lease seconds */
+	/*
+	 * $1 instance, $2 how many, $3 lease seconds.  Each row comes with
+	 * its credential's name, kind and scope (never the secret): what the
+	 * scope and trust checks need before anything is sent.
+	 */
 	[ST_CLAIM] = { "claim",
 	    "WITH c AS MATERIALIZED ("
 	    " SELECT id FROM host_scan_host"
@@ -71,9 +75,11 @@ static const struct {
 	    " l AS (INSERT INTO scan_log (host_scan_host_id, attempt, level,"
 	    "  step, message) SELECT id, attempt, 'info', 'claim',"
 	    "  'claimed by ' || $1 || ' (attempt ' || attempt || ')' FROM u)"
-	    " SELECT id, job_id, attempt, dns_host_name, ip_address, os,"
-	    "  credential_id, platform_id, accept_first, trust_action,"
-	    "  trusted_thumbprint, ssh_port FROM u ORDER BY time_created", 3 },
+	    " SELECT u.id, u.job_id, u.attempt, u.dns_host_name, u.ip_address,"
+	    "  u.os, u.credential_id, u.platform_id, u.accept_first,"
+	    "  u.trust_action, u.trusted_thumbprint, u.ssh_port, k.name, k.kind,"
+	    "  k.scope FROM u LEFT JOIN credential k ON k.id = u.credential_id"
+	    "  ORDER BY u.time_created", 3 },
 	/* $1 instance, $2 lease seconds, $3 ids, $4 attempts */
 	[ST_HEARTBEAT] = { "heartbeat",
 	    "UPDATE host_scan_host h"
@@ -151,9 +157,6 @@ static const struct {
 	    " FROM host WHERE trusted_address = $1"
 	    " AND trusted_fingerprint IS NOT NULL AND id IS DISTINCT FROM $2::uuid"
 	    " ORDER BY last_scan_at DESC NULLS LAST, id LIMIT 1", 2 },
-	/* What the scope and trust checks need; never the secret. */
-	[ST_CREDENTIAL_META] = { "credential_meta",
-	    "SELECT name, kind, scope FROM credential WHERE id = $1", 1 },
 	[ST_CREDENTIAL] = { "credential",
 	    "SELECT username, kind, key_id, secret FROM credential"
 	    " WHERE id = $1", 1 },
@@ -494,6 +497,8 @@ hsd_job_free(struct hsd_job *j)
 	free(j->ip);
 	free(j->os);
 	free(j->trusted_thumbprint);
+	free(j->cred_name);
+	free(j->cred_scope);
 	memset(j, 0, sizeof(*j));
 }
 
@@ -550,6 +555,10 @@ db_claim(PGconn *c, const struct hsd_opts *o, int limit, struct hsd_job **out)
 		if (hs_strtonum(PQgetvalue(res, i, 11), 1, 65535, &v,
 		    &errstr) == 0)
 			j->port = (int)v;
+		j->cred_name = dup_or_null(res, i, 12);
+		j->cred_is_key = strcmp(PQgetvalue(res, i, 13),
+		    "private_key") == 0;
+		j->cred_scope = dup_or_null(res, i, 14);
 		j->claimed_at = now;
 	}
 	PQclear(res);
@@ -779,35 +788,6 @@ db_host_lookup(struct db_pool *p, const struct hsd_job *j,
 	}
 	rc = 0;
 out:
-	db_release(p, c);
-	return rc;
-}
-
-int
-db_credential_meta(struct db_pool *p, const char *id, char **name,
-    int *is_key, char **scope)
-{
-	PGconn		*c;
-	PGresult	*res;
-	const char	*params[1];
-	int		 rc = -1;
-
-	*name = *scope = NULL;
-	*is_key = 0;
-	if ((c = db_acquire(p)) == NULL)
-		return -1;
-	params[0] = id;
-	if ((res = run(c, ST_CREDENTIAL_META, params, 0)) != NULL) {
-		rc = 1;
-		if (PQntuples(res) == 1) {
-			*name = hs_strdup(PQgetvalue(res, 0, 0));
-			*is_key = strcmp(PQgetvalue(res, 0, 1),
-			    "private_key") == 0;
-			*scope = hs_strdup(PQgetvalue(res, 0, 2));
-			rc = 0;
-		}
-		PQclear(res);
-	}
 	db_release(p, c);
 	return rc;
 }
