@@ -61,6 +61,9 @@
 /* A credential's scope (sql/008): its text and its entries. */
 #define HS_MAX_SCOPE_BYTES		4096
 #define HS_MAX_SCOPE_ENTRIES		256
+/* hostscanctl audit: entries shown by default (--limit), and at most. */
+#define HS_AUDIT_DEFAULT_LIMIT		1000
+#define HS_AUDIT_MAX_LIMIT		1000000
 /* Verified tokens each responder worker remembers (src/api/auth.c). */
 #define HS_AUTH_CACHE_SLOTS		64
 #define HS_MAX_PATH_LEN			1024

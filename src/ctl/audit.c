@@ -41,9 +41,6 @@ enum { A_AT, A_EVENT, A_CRED, A_CRED_ID, A_KIND, A_ADDR, A_FP, A_OUTCOME,
 	A_BY, A_JOB, A_SCAN, A_ATTEMPT, A_DNS, A_METHOD, A_ACTOR, A_DETAIL,
 	A_OUTCOME_AT, A__N };
 
-#define AUDIT_DEFAULT_LIMIT	1000
-#define AUDIT_MAX_LIMIT		1000000
-
 /* Table column -> result column. */
 static const struct {
 	const char	*head;
@@ -194,7 +191,7 @@ ctl_audit(struct ctl *ctl, int argc, char **argv)
 	PGresult	*res = NULL;
 	const char	*cred = NULL, *params[3], *errstr;
 	char		 since_s[32], limit_s[32], err[1024];
-	long long	 limit = AUDIT_DEFAULT_LIMIT;
+	long long	 limit = HS_AUDIT_DEFAULT_LIMIT;
 	int64_t		 since = 0;
 	int		 ch, json = 0, have_since = 0, n, rc = CTL_ERR;
 
@@ -212,10 +209,10 @@ ctl_audit(struct ctl *ctl, int argc, char **argv)
 			have_since = 1;
 			break;
 		case 'l':
-			if (hs_strtonum(optarg, 1, AUDIT_MAX_LIMIT, &limit,
+			if (hs_strtonum(optarg, 1, HS_AUDIT_MAX_LIMIT, &limit,
 			    &errstr) != 0)
 				return ctl_usage_err("audit: --limit: 1 to %d",
-				    AUDIT_MAX_LIMIT);
+				    HS_AUDIT_MAX_LIMIT);
 			break;
 		case 'j':
 			json = 1;
