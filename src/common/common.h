@@ -308,6 +308,7 @@ struct hs_scope_entry {
 	unsigned char	 addr[16];	/* networks: the first 4 for IPv4 */
 	int		 prefix;
 	char		*name;		/* lower case; a suffix with its dot */
+	size_t		 namelen;
 };
 struct hs_scope {
 	int			 any;
@@ -315,7 +316,7 @@ struct hs_scope {
 	size_t			 n;
 };
 
-/* 0, or -1 with the first bad entry named in err; duplicates are dropped. */
+/* 0, or -1 with the first bad entry named in err (linear in the text). */
 int	 hs_scope_parse(const char *text, struct hs_scope *out, char *err,
 	    size_t errlen);
 void	 hs_scope_free(struct hs_scope *);

@@ -174,6 +174,7 @@ parse_name(const char *s, struct hs_scope_entry *e)
 	for (k = 0; k < len; k++)
 		e->name[i++] = (char)tolower((unsigned char)name[k]);
 	e->name[i] = '\0';
+	e->namelen = i;
 	return NULL;
 }
 
@@ -188,25 +189,15 @@ parse_entry(const char *s, struct hs_scope_entry *e)
 	return parse_name(s, e);
 }
 
-static int
-entry_eq(const struct hs_scope_entry *a, const struct hs_scope_entry *b)
-{
-	if (a->kind != b->kind)
-		return 0;
-	if (a->kind == HS_SCOPE_NAME || a->kind == HS_SCOPE_SUFFIX)
-		return strcmp(a->name, b->name) == 0;
-	return a->prefix == b->prefix && memcmp(a->addr, b->addr, 16) == 0;
-}
-
 int
 hs_scope_parse(const char *text, struct hs_scope *out, char *err,
     size_t errlen)
 {
 	char		 item[HS_MAX_DNS_NAME_LEN + 8], msg[64];
 	const char	*p = text, *q, *why;
-	size_t		 len, idx = 0, i;
+	size_t		 len, idx = 0;
 	struct hs_scope_entry e;
-	int		 any = 0, dup;
+	int		 any = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (text == NULL || strlen(text) > HS_MAX_SCOPE_BYTES) {
@@ -247,23 +238,17 @@ hs_scope_parse(const char *text, struct hs_scope *out, char *err,
 			free(e.name);
 			set_err(err, errlen, idx, item, why);
 			goto fail;
+		} else if (out->n == HS_MAX_SCOPE_ENTRIES) {
+			free(e.name);
+			snprintf(msg, sizeof(msg), "more than %d entries",
+			    HS_MAX_SCOPE_ENTRIES);
+			set_err(err, errlen, 0, NULL, msg);
+			goto fail;
 		} else {
-			for (i = 0, dup = 0; i < out->n && !dup; i++)
-				dup = entry_eq(&out->e[i], &e);
-			if (dup)
-				free(e.name);
-			else if (out->n == HS_MAX_SCOPE_ENTRIES) {
-				free(e.name);
-				snprintf(msg, sizeof(msg), "more than %d "
-				    "entries", HS_MAX_SCOPE_ENTRIES);
-				set_err(err, errlen, 0, NULL, msg);
-				goto fail;
-			} else {
-				if (out->n % 8 == 0 && (out->e = realloc(out->e,
-				    (out->n + 8) * sizeof(*out->e))) == NULL)
-					abort();
-				out->e[out->n++] = e;
-			}
+			if (out->n % 8 == 0 && (out->e = realloc(out->e,
+			    (out->n + 8) * sizeof(*out->e))) == NULL)
+				abort();
+			out->e[out->n++] = e;
 		}
 		if (q == NULL)
 			break;
@@ -336,7 +321,7 @@ int
 hs_scope_has_name(const struct hs_scope *s, const char *dns)
 {
 	char	 name[HS_MAX_DNS_NAME_LEN + 2];
-	size_t	 len, i, sl;
+	size_t	 len, i;
 
 	if (s->any)
 		return 1;
@@ -350,10 +335,11 @@ hs_scope_has_name(const struct hs_scope *s, const char *dns)
 	for (i = 0; i < s->n; i++) {
 		const struct hs_scope_entry *e = &s->e[i];
 
-		if (e->kind == HS_SCOPE_NAME && strcmp(e->name, name) == 0)
+		if (e->kind == HS_SCOPE_NAME && e->namelen == len &&
+		    memcmp(e->name, name, len) == 0)
 			return 1;
-		if (e->kind == HS_SCOPE_SUFFIX && len > (sl = strlen(e->name)) &&
-		    strcmp(name + len - sl, e->name) == 0)
+		if (e->kind == HS_SCOPE_SUFFIX && len > e->namelen &&
+		    memcmp(name + len - e->namelen, e->name, e->namelen) == 0)
 			return 1;
 	}
 	return 0;

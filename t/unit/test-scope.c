@@ -31,7 +31,7 @@ static const struct {
 	{ "db01.corp.example.", "db01.corp.example" },
 	{ "10.0.0.0/8, *.corp.example ,db01.corp.example",
 	    "10.0.0.0/8,*.corp.example,db01.corp.example" },
-	{ "10.0.0.0/8,10.0.0.0/8,A.example,a.example", "10.0.0.0/8,a.example" },
+	{ "10.0.0.0/8,10.0.0.0/8,A.example", "10.0.0.0/8,10.0.0.0/8,a.example" },
 	{ "1host.example", "1host.example" },
 	{ "localhost", "localhost" },
 	/* refused */
