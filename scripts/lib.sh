@@ -89,6 +89,14 @@ build() {
 	fi
 	[ "${HOSTSCAN_SANITIZERS:-0}" = 1 ] && flags+=(--enable-sanitizers)
 	mkdir -p "$b"
+	# A sanitizer build directory configured without them (by hand, or
+	# an old run) would test the plain binaries under the sanitizer name.
+	if [ -f "$b/config.status" ] && [ "${HOSTSCAN_SANITIZERS:-0}" = 1 ] &&
+	    ! grep -q -- '--enable-sanitizers' "$b/config.status"; then
+		hs_say "$b was configured without --enable-sanitizers: configuring again"
+		(cd "$b" && "$HS_SRCDIR/configure" -q "${flags[@]}") >&2
+		make -C "$b" -s clean >&2
+	fi
 	if [ ! -f "$b/Makefile" ]; then
 		hs_say "configuring in $b ${flags[*]}"
 		(cd "$b" && "$HS_SRCDIR/configure" -q "${flags[@]}") >&2
@@ -99,6 +107,21 @@ build() {
 	# the top-level make does for hs-sign, and the two race on them.
 	make -C "$b" -s -j2 all >&2
 	make -C "$b" -s -j2 t/tools/hs-sign >&2
+}
+
+# Fails unless every binary of build directory $1 was built with
+# AddressSanitizer and UBSan: a "sanitizer" run of plain binaries would
+# pass while proving nothing.
+hs_check_sanitizer_build() {
+	local b=$1 bin syms
+
+	grep -q -- '-fsanitize=address' "$b/Makefile" 2>/dev/null ||
+		hs_die "$b is not configured with --enable-sanitizers"
+	for bin in hostscan.fcgi hostscand hostscanctl; do
+		syms=$(nm "$b/$bin" 2>/dev/null) || syms=
+		grep -q '__asan_init' <<<"$syms" && grep -q '__ubsan_handle' <<<"$syms" ||
+			hs_die "$b/$bin is not built with AddressSanitizer and UBSan"
+	done
 }
 
 hs_pg_bindir() {

@@ -22,7 +22,7 @@ my $T = JSON::PP::true;
 
 my $keycred = "t82-key-$run";
 my $pwcred = "t82-pw-$run";
-credential(name => $pwcred, username => 'hsscan', secret => "pw-$run");
+credential(name => $pwcred, username => 'hsscan', secret => "secret-$run");
 
 sub sq { HS::sql_quote($_[0]) }
 

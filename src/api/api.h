@@ -98,6 +98,13 @@ enum api_err auth_request(struct req *);
 /* auth_request without the role check: any valid session token. */
 enum api_err auth_token(struct req *);
 void	 keyring_update(struct worker *, int force);
+/*
+ * 1 when the token of these claims is revoked, or its sign-in session
+ * (sid) is revoked or gone, with the reason for the log in *why; 0 when
+ * not; -1 with *err set when the database did not answer.
+ */
+int	 auth_revoked(struct req *, const struct hs_claims *,
+	    const char **why, enum db_err *err);
 
 /*
  * signin.c: POST /signinBody, POST /signin2fa, GET /api/v1/UserToken.
@@ -223,8 +230,13 @@ enum stmt {
 	ST_SIGNIN_USER,
 	ST_SIGNIN_LOCKED,
 	ST_SIGNIN_PRUNE,
-	ST_SIGNIN_FAIL,
+	ST_SIGNIN_RESERVE,
+	ST_SIGNIN_RELEASE,
 	ST_SIGNIN_OK,
+	ST_SESSION_START,
+	ST_SESSION_LIVE,
+	ST_SESSION_TOKEN,
+	ST_SESSION_PRUNE,
 	ST__MAX
 };
 

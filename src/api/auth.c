@@ -9,15 +9,25 @@
 /* The only roles the product allows on HostScanJob. */
 static const char *const allowed_roles[] = { "Admin", "App" };
 
-static int
-revoked(struct req *r, const char *jti, enum db_err *err)
+/*
+ * 1 when the token is refused by revocation: its jti is revoked, or it
+ * belongs to a session (sid) that is revoked or gone; *why says which.
+ * 0 when it is not, -1 with *err set when the database did not answer.
+ */
+int
+auth_revoked(struct req *r, const struct hs_claims *c, const char **why,
+    enum db_err *err)
 {
 	PGresult	*res;
+	const char	*p[2] = { c->jti, c->sid };
 	int		 found;
 
-	if ((res = db_exec(r->w, ST_REVOKED, 1, &jti, err)) == NULL)
+	if ((res = db_exec(r->w, ST_REVOKED, 2, p, err)) == NULL)
 		return -1;
 	found = PQntuples(res) > 0;
+	if (found)
+		*why = strcmp(PQgetvalue(res, 0, 0), "session revoked") == 0 ?
+		    "session revoked" : hs_token_strerror(HS_TOKEN_REVOKED);
 	PQclear(res);
 	return found;
 }
@@ -60,8 +70,8 @@ keyring_update(struct worker *w, int force)
  * the revocation query.  The cache is emptied whenever what it vouches for
  * may have changed: the keyring was reloaded, the database connection is
  * new (notifications may have been missed), or a NOTIFY hostscan_revoke
- * arrived (sql/004 sends one for every revocation).  Time claims are
- * checked again on every hit.
+ * arrived (sql/004 sends one for every revoked token, sql/009 for every
+ * revoked session).  Time claims are checked again on every hit.
  */
 static struct auth_entry {
 	int			 used;
@@ -91,6 +101,7 @@ claims_copy(struct hs_claims *dst, const struct hs_claims *src)
 	dst->sub = hs_strdup(src->sub);
 	dst->name = src->name ? hs_strdup(src->name) : NULL;
 	dst->jti = hs_strdup(src->jti);
+	dst->sid = src->sid ? hs_strdup(src->sid) : NULL;
 	for (i = 0; i < src->nroles; i++)
 		dst->roles[i] = hs_strdup(src->roles[i]);
 }
@@ -180,11 +191,10 @@ auth_token(struct req *r)
 		return API_UNAUTHORIZED;
 	}
 	r->authed = 1;
-	if ((rv = revoked(r, r->claims.jti, &dberr)) != 0) {
+	if ((rv = auth_revoked(r, &r->claims, &r->auth_fail, &dberr)) != 0) {
 		if (rv < 0)
 			return dberr == DB_UNAVAILABLE ? API_UNAVAILABLE :
 			    API_INTERNAL;
-		r->auth_fail = hs_token_strerror(HS_TOKEN_REVOKED);
 		return API_UNAUTHORIZED;
 	}
 	/* The revocation query may have reconnected: only then is it fresh. */

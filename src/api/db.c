@@ -37,8 +37,16 @@ static const struct {
 	int		 nparams;
 } stmts[ST__MAX] = {
 	[ST_PING] = { "ping", "SELECT 1", 0 },
+	/*
+	 * $1 jti, $2 sid (NULL for a token without one).  A row says why the
+	 * token is refused: its jti is revoked, or its session is revoked or
+	 * gone (sql/009).
+	 */
 	[ST_REVOKED] = { "revoked",
-	    "SELECT 1 FROM revoked_token WHERE jti = $1", 1 },
+	    "SELECT 'token revoked' FROM revoked_token WHERE jti = $1 "
+	    "UNION ALL SELECT 'session revoked' WHERE $2::text IS NOT NULL"
+	    " AND NOT EXISTS (SELECT 1 FROM signin_session"
+	    "  WHERE sid = $2 AND revoked_at IS NULL)", 2 },
 	/* $1 credential ids, $2 credential names, $3 platform names: jsonb arrays */
 	/* Credentials come with their scope (never their secret). */
 	[ST_REFS] = { "refs",
@@ -234,11 +242,15 @@ static const struct {
 	    "WHERE last_failure_at < now() - make_interval(secs => $1::bigint)"
 	    " AND (locked_until IS NULL OR locked_until <= now())", 1 },
 	/*
-	 * One more failure; $2 failures lock, each for $3 seconds more than
-	 * the one before (failure max+k locks for (k+1) * $3 from now).
-	 * Returns the count and the seconds locked (NULL: not locked).
+	 * Reserves an attempt before anything is checked: counts it as a
+	 * failure now, in one statement, unless the name is locked.  $2
+	 * failures lock, each for $3 seconds more than the one before (failure
+	 * max+k locks for (k+1) * $3 from now), so the attempt that reaches
+	 * the limit locks out every later one while it is checked.  Returns
+	 * the count and the seconds locked (NULL: not locked); no row: the
+	 * name is locked and nothing was counted.
 	 */
-	[ST_SIGNIN_FAIL] = { "signin_fail",
+	[ST_SIGNIN_RESERVE] = { "signin_reserve",
 	    "INSERT INTO signin_throttle AS t (login, failures, last_failure_at,"
 	    " locked_until) VALUES ($1, 1, now(), CASE WHEN $2::bigint <= 1"
 	    " THEN now() + make_interval(secs => $3::bigint) END) "
@@ -247,8 +259,21 @@ static const struct {
 	    " WHEN t.failures + 1 >= $2::bigint THEN now() + make_interval("
 	    "  secs => (t.failures + 2 - $2::bigint) * $3::bigint)"
 	    " ELSE t.locked_until END "
+	    "WHERE t.locked_until IS NULL OR t.locked_until <= now() "
 	    "RETURNING failures, CASE WHEN locked_until > now() THEN"
 	    " ceil(extract(epoch FROM locked_until - now()))::bigint END", 3 },
+	/*
+	 * A right password gives its reservation back: one failure less, and
+	 * no lock (any lock now standing was set by a reservation, and the
+	 * attempts it kept out were not counted).  The last reservation of a
+	 * name without failures takes the row with it.
+	 */
+	[ST_SIGNIN_RELEASE] = { "signin_release",
+	    "MERGE INTO signin_throttle t USING (SELECT $1::text AS login) a"
+	    " ON t.login = a.login "
+	    "WHEN MATCHED AND t.failures <= 1 THEN DELETE "
+	    "WHEN MATCHED THEN UPDATE SET failures = t.failures - 1,"
+	    " locked_until = NULL", 1 },
 	/*
 	 * A good code: takes TOTP step $2 unless it (or a later one) was
 	 * used, which also settles two requests racing with one code, and
@@ -259,8 +284,41 @@ static const struct {
 	    " WHERE name = $1 AND enabled AND totp_secret IS NOT NULL"
 	    " AND (totp_last_counter IS NULL OR totp_last_counter < $2::bigint)"
 	    " RETURNING name, role),"
-	    " d AS (DELETE FROM signin_throttle t USING u WHERE t.login = u.name)"
-	    " SELECT role FROM u", 2 },
+	    " d AS (DELETE FROM signin_throttle t USING u WHERE t.login = u.name),"
+	    " s AS (INSERT INTO signin_session (sid, login)"
+	    "  SELECT $3, name FROM u RETURNING started_at)"
+	    " SELECT u.role, floor(extract(epoch FROM s.started_at))::bigint"
+	    " FROM u, s", 3 },
+	/*
+	 * Sessions (sql/009).  $1 sid, $2 login.  A session of a renewal of a
+	 * token without a sid; its start as Unix seconds.
+	 */
+	[ST_SESSION_START] = { "session_start",
+	    "INSERT INTO signin_session (sid, login) VALUES ($1, $2) "
+	    "RETURNING floor(extract(epoch FROM started_at))::bigint", 2 },
+	/* The start of a session that is not revoked; no row otherwise. */
+	[ST_SESSION_LIVE] = { "session_live",
+	    "SELECT floor(extract(epoch FROM started_at))::bigint "
+	    "FROM signin_session WHERE sid = $1 AND login = $2"
+	    " AND revoked_at IS NULL", 2 },
+	/*
+	 * $1 jti, $2 sid, $3 exp (Unix seconds): a token minted for the
+	 * session, before it is handed out.  No row: the session was revoked
+	 * meanwhile.
+	 */
+	[ST_SESSION_TOKEN] = { "session_token",
+	    "INSERT INTO session_token (jti, sid, expires_at)"
+	    " SELECT $1, sid, to_timestamp($3::bigint) FROM signin_session"
+	    " WHERE sid = $2 AND revoked_at IS NULL RETURNING 1", 3 },
+	/*
+	 * A few sessions that started more than $1 seconds ago, long past
+	 * their end, with their tokens (all expired).
+	 */
+	[ST_SESSION_PRUNE] = { "session_prune",
+	    "DELETE FROM signin_session WHERE sid IN ("
+	    " SELECT sid FROM signin_session"
+	    " WHERE started_at < now() - make_interval(secs => $1::bigint)"
+	    " ORDER BY started_at LIMIT 16 FOR UPDATE SKIP LOCKED)", 1 },
 };
 
 void
@@ -384,6 +442,27 @@ db_ensure(struct worker *w)
 	return 0;
 }
 
+/*
+ * Statements that must not run twice: the first may have committed before
+ * the connection was lost (a second reservation would count one attempt
+ * twice, a second release forget a failure).
+ */
+static int
+once_only(enum stmt st)
+{
+	switch (st) {
+	case ST_JOB_INSERT:
+	case ST_SIGNIN_RESERVE:
+	case ST_SIGNIN_RELEASE:
+	case ST_SIGNIN_OK:
+	case ST_SESSION_START:
+	case ST_SESSION_TOKEN:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 PGresult *
 db_exec(struct worker *w, enum stmt st, int nparams,
     const char *const *params, enum db_err *err)
@@ -393,7 +472,7 @@ db_exec(struct worker *w, enum stmt st, int nparams,
 	char		 qerr[512];
 	const char	*state;
 
-	int		 tries = st == ST_JOB_INSERT || w->in_tx ? 1 : 2;
+	int		 tries = once_only(st) || w->in_tx ? 1 : 2;
 
 	*err = DB_OK;
 again:

@@ -145,9 +145,7 @@ spawn(const struct hs_config *cfg, int fd)
 	pid_t	 pid = fork();
 
 	if (pid == 0) {
-		int rc = worker_loop(cfg, fd);
-
-		_exit(rc);
+		hs_child_exit(worker_loop(cfg, fd));
 	}
 	if (pid == -1)
 		hs_log(HS_LOG_ERROR, "fork_failed", "errno=%d", errno);

@@ -10,6 +10,11 @@
  * a user has that name, a password is always verified (against a dummy
  * hash for unknown names), and every refusal of the password step is
  * the same 401: nothing tells a caller which names exist.
+ *
+ * A sign-in starts a session (signin_session, sql/009): the session token
+ * and every renewal of it carry its id (claim sid), so that revoking the
+ * session, or any one of its tokens, ends them all, and no renewal
+ * outlives the sign-in by more than signin_session_max.
  */
 #include <sys/stat.h>
 
@@ -212,15 +217,16 @@ keys_ready(struct req *r, int totp)
 static void
 log_outcome(struct req *r, const char *step, const char *login,
     const char *outcome, const char *reason, long long failures,
-    long long locked, const char *jti)
+    long long locked, const char *jti, const char *sid)
 {
-	char	 q[HS_MAX_LOGIN_BYTES * 4 + 8];
+	char	 q[HS_MAX_LOGIN_BYTES * 4 + 8], qs[HS_MAX_CLAIM_LEN * 4 + 8];
 
 	hs_log(strcmp(outcome, "ok") == 0 ? HS_LOG_INFO : HS_LOG_WARN,
 	    "signin", "trace=%s step=%s user=%s outcome=%s reason=%s "
-	    "failures=%lld locked_seconds=%lld addr=%s jti=%s", r->trace, step,
-	    hs_logq(q, sizeof(q), login), outcome, reason, failures, locked,
-	    r->addr[0] ? r->addr : "-", jti ? jti : "-");
+	    "failures=%lld locked_seconds=%lld addr=%s jti=%s sid=%s", r->trace,
+	    step, hs_logq(q, sizeof(q), login), outcome, reason, failures,
+	    locked, r->addr[0] ? r->addr : "-", jti ? jti : "-",
+	    sid ? hs_logq(qs, sizeof(qs), sid) : "-");
 }
 
 /* Seconds the name stays locked, 0 when it is not, -1 after answering. */
@@ -250,46 +256,98 @@ static void
 refuse_locked(struct req *r, const char *step, const char *login,
     long long left)
 {
-	log_outcome(r, step, login, "locked", "locked", -1, left, NULL);
+	log_outcome(r, step, login, "locked", "locked", -1, left, NULL, NULL);
 	r->retry_after = (long)left;
 	reply_problem(r, API_TOO_MANY, "too many failed sign-ins; try again "
 	    "later", NULL);
 }
 
+/* An attempt as its reservation counted it (ST_SIGNIN_RESERVE). */
+struct attempt {
+	long long	 failures;	/* this attempt included */
+	long long	 locked;	/* seconds the name is locked, 0: not */
+};
+
 /*
- * Counts a failure against the name and answers the one 401 (the attempt
- * that reaches the limit too; the next one finds the lock).
+ * Counts the attempt as a failure before anything is checked, in one
+ * statement that also says whether the name is locked; a right password
+ * or code gives it back (release(), ST_SIGNIN_OK).  So N concurrent wrong
+ * guesses against a limit of max get at most max answers that checked
+ * something: the attempt that reaches the limit locks the name for all
+ * the others.  An attempt that dies half-way stays a failure.  1 to go
+ * on, 0 after answering (429 while locked).
  */
-static void
-fail(struct req *r, const char *step, const char *login, const char *reason)
+static int
+reserve(struct req *r, const char *step, const char *login,
+    struct attempt *a)
 {
 	const struct hs_config	*cfg = r->w->cfg;
-	PGresult		*res = NULL;
+	PGresult		*res;
 	const char		*p[3];
-	char			 maxs[24], lock[24], forget[24];
-	long long		 failures = 0, locked = 0;
+	char			 maxs[24], lock[24];
+	long long		 left;
 	enum db_err		 err;
 
-	snprintf(forget, sizeof(forget), "%ld", HS_SIGNIN_FORGET_SECONDS);
-	p[0] = forget;
-	if ((res = db_exec(r->w, ST_SIGNIN_PRUNE, 1, p, &err)) != NULL)
-		PQclear(res);
 	snprintf(maxs, sizeof(maxs), "%ld", cfg->signin_max_failures);
 	snprintf(lock, sizeof(lock), "%ld", cfg->signin_lockout);
 	p[0] = login;
 	p[1] = maxs;
 	p[2] = lock;
-	if ((res = db_exec(r->w, ST_SIGNIN_FAIL, 3, p, &err)) == NULL) {
-		log_outcome(r, step, login, "fail", reason, -1, -1, NULL);
+	if ((res = db_exec(r->w, ST_SIGNIN_RESERVE, 3, p, &err)) == NULL) {
 		reply_db_error(r, err);
-		return;
+		return 0;
 	}
-	failures = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	if (!PQgetisnull(res, 0, 1))
-		locked = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		if ((left = locked_for(r, login)) < 0)
+			return 0;
+		/* 0: the lock ended between the two statements. */
+		refuse_locked(r, step, login, left > 0 ? left : 1);
+		return 0;
+	}
+	a->failures = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	a->locked = PQgetisnull(res, 0, 1) ? 0 :
+	    strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	PQclear(res);
-	log_outcome(r, step, login, "fail", reason, failures, locked, NULL);
+	return 1;
+}
+
+/*
+ * The attempt stays counted as its reservation counted it; the one 401
+ * (the attempt that reached the limit too).
+ */
+static void
+fail(struct req *r, const char *step, const char *login, const char *reason,
+    const struct attempt *a)
+{
+	PGresult	*res;
+	const char	*p[1];
+	char		 forget[24];
+	enum db_err	 err;
+
+	snprintf(forget, sizeof(forget), "%ld", HS_SIGNIN_FORGET_SECONDS);
+	p[0] = forget;
+	if ((res = db_exec(r->w, ST_SIGNIN_PRUNE, 1, p, &err)) != NULL)
+		PQclear(res);
+	log_outcome(r, step, login, "fail", reason, a->failures, a->locked,
+	    NULL, NULL);
 	reply_problem(r, API_UNAUTHORIZED, SIGNIN_FAILED, NULL);
+}
+
+/* A right password gives its reservation back; 0 after answering. */
+static int
+release(struct req *r, const char *login)
+{
+	PGresult	*res;
+	enum db_err	 err;
+
+	if ((res = db_exec(r->w, ST_SIGNIN_RELEASE, 1, &login, &err)) ==
+	    NULL) {
+		reply_db_error(r, err);
+		return 0;
+	}
+	PQclear(res);
+	return 1;
 }
 
 /* Best effort: Jansson's copy of a secret string, overwritten in place. */
@@ -348,14 +406,15 @@ member(const json_t *o, const char *name, size_t max, json_t *errors)
 /* Mints a token of sub with one role; NULL after answering. */
 static char *
 mint(struct req *r, const char *sub, const char *name, const char *role,
-    long ttl, const char *audience, char jti[HS_UUID_LEN + 1])
+    int64_t now, long ttl, const char *audience, const char *sid,
+    char jti[HS_UUID_LEN + 1])
 {
 	const char		*roles[1] = { role };
 	char			*tok = NULL;
 	enum hs_token_err	 te;
 
-	te = hs_token_issue(keys.sk, sub, name, roles, 1, (int64_t)time(NULL),
-	    ttl, r->w->cfg->token_issuer, audience, &tok, jti);
+	te = hs_token_issue(keys.sk, sub, name, roles, 1, now, ttl,
+	    r->w->cfg->token_issuer, audience, sid, &tok, jti);
 	if (te != HS_TOKEN_OK) {
 		hs_log(HS_LOG_ERROR, "token_issue_failed", "trace=%s error=\"%s\"",
 		    r->trace, hs_token_strerror(te));
@@ -374,6 +433,78 @@ reply_token(struct req *r, const char *tok)
 	json_decref(v);
 }
 
+/* Deletes a few sessions long over, as new ones start. */
+static void
+session_prune(struct req *r)
+{
+	PGresult	*res;
+	const char	*p[1];
+	char		 age[24];
+	enum db_err	 err;
+
+	snprintf(age, sizeof(age), "%ld", r->w->cfg->signin_session_max +
+	    HS_SIGNIN_FORGET_SECONDS);
+	p[0] = age;
+	if ((res = db_exec(r->w, ST_SESSION_PRUNE, 1, p, &err)) != NULL)
+		PQclear(res);
+}
+
+/*
+ * Answers a session token of session sid, which started at Unix time
+ * started: exp is now + signin_session_ttl, but never past started +
+ * signin_session_max.  A session at its end, or revoked since it was
+ * looked up, gets the generic 401: the client signs in again.  The jti is
+ * recorded with the session before the token leaves, so that `token
+ * revoke` of any token finds its session.
+ */
+static void
+session_reply(struct req *r, const char *step, const char *sub,
+    const char *role, const char *sid, long long started, const char *why)
+{
+	const struct hs_config	*cfg = r->w->cfg;
+	PGresult		*res = NULL;
+	const char		*p[3];
+	char			*tok = NULL, jti[HS_UUID_LEN + 1], exps[24];
+	int64_t			 now = (int64_t)time(NULL), end, ttl;
+	enum db_err		 err;
+
+	end = (int64_t)started + cfg->signin_session_max;
+	if (now >= end) {
+		log_outcome(r, step, sub, "fail", "session_ended", 0, 0, NULL,
+		    sid);
+		r->auth_fail = "session_ended";
+		reply_problem(r, API_UNAUTHORIZED, "invalid token", NULL);
+		goto out;
+	}
+	ttl = end - now < cfg->signin_session_ttl ? end - now :
+	    cfg->signin_session_ttl;
+	if ((tok = mint(r, sub, sub, role, now, (long)ttl,
+	    cfg->token_audience, sid, jti)) == NULL)
+		goto out;
+	snprintf(exps, sizeof(exps), "%lld", (long long)(now + ttl));
+	p[0] = jti;
+	p[1] = sid;
+	p[2] = exps;
+	if ((res = db_exec(r->w, ST_SESSION_TOKEN, 3, p, &err)) == NULL) {
+		reply_db_error(r, err);
+		goto out;
+	}
+	if (PQntuples(res) == 0) {
+		log_outcome(r, step, sub, "fail", "session_revoked", 0, 0,
+		    NULL, sid);
+		r->auth_fail = "session revoked";
+		reply_problem(r, API_UNAUTHORIZED, "invalid token", NULL);
+		goto out;
+	}
+	log_outcome(r, step, sub, "ok", why, 0, 0, jti, sid);
+	reply_token(r, tok);
+out:
+	if (tok != NULL)
+		sodium_memzero(tok, strlen(tok));
+	free(tok);
+	PQclear(res);
+}
+
 void
 h_signin_body(struct req *r, const char *id)
 {
@@ -381,7 +512,7 @@ h_signin_body(struct req *r, const char *id)
 	PGresult	*res = NULL;
 	const char	*login, *hash, *reason = NULL;
 	char		*tok = NULL, jti[HS_UUID_LEN + 1];
-	long long	 locked;
+	struct attempt	 a;
 	enum db_err	 err;
 	int		 good;
 
@@ -402,12 +533,8 @@ h_signin_body(struct req *r, const char *id)
 		goto out;
 	}
 	login = json_string_value(lv);
-	if ((locked = locked_for(r, login)) < 0)
+	if (!reserve(r, "password", login, &a))
 		goto out;
-	if (locked > 0) {
-		refuse_locked(r, "password", login, locked);
-		goto out;
-	}
 	if ((res = db_exec(r->w, ST_SIGNIN_USER, 1, &login, &err)) == NULL) {
 		reply_db_error(r, err);
 		goto out;
@@ -425,13 +552,16 @@ h_signin_body(struct req *r, const char *id)
 	else if (PQgetisnull(res, 0, 4))
 		reason = "no_totp";
 	if (reason != NULL) {
-		fail(r, "password", login, reason);
+		fail(r, "password", login, reason, &a);
 		goto out;
 	}
-	if ((tok = mint(r, login, NULL, SIGNIN_PRE_MFA_ROLE,
-	    r->w->cfg->signin_pre_mfa_ttl, SIGNIN_PRE_MFA_AUD, jti)) == NULL)
+	if (!release(r, login) || (tok = mint(r, login, NULL,
+	    SIGNIN_PRE_MFA_ROLE, (int64_t)time(NULL),
+	    r->w->cfg->signin_pre_mfa_ttl, SIGNIN_PRE_MFA_AUD, NULL,
+	    jti)) == NULL)
 		goto out;
-	log_outcome(r, "password", login, "ok", "password_ok", 0, 0, jti);
+	log_outcome(r, "password", login, "ok", "password_ok", 0, 0, jti,
+	    NULL);
 	reply_token(r, tok);
 out:
 	wipe_string(pv);
@@ -443,8 +573,9 @@ out:
 
 /*
  * The Bearer token of /signin2fa must be a pre-MFA token: its audience and
- * nothing but the pre-MFA role.  A session token is refused here, as a
- * pre-MFA token is everywhere else.  0 after answering 401.
+ * nothing but the pre-MFA role, and not revoked.  A session token is
+ * refused here, as a pre-MFA token is everywhere else.  0 after answering
+ * (401, or 503 when the revocation check could not be made).
  */
 static int
 pre_mfa_token(struct req *r)
@@ -453,6 +584,8 @@ pre_mfa_token(struct req *r)
 	struct hs_token_policy	 pol;
 	const char		*h = req_header(r, "HTTP_AUTHORIZATION");
 	enum hs_token_err	 te;
+	enum db_err		 err;
+	int			 rv;
 
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
 		r->auth_fail = h == NULL ? "no_authorization" : "not_bearer";
@@ -475,6 +608,12 @@ pre_mfa_token(struct req *r)
 		r->auth_fail = "not_a_pre_mfa_token";
 		goto fail;
 	}
+	if ((rv = auth_revoked(r, &r->claims, &r->auth_fail, &err)) < 0) {
+		reply_db_error(r, err);
+		return 0;
+	}
+	if (rv > 0)
+		goto fail;
 	return 1;
 fail:
 	reply_problem(r, API_UNAUTHORIZED, "invalid token", NULL);
@@ -506,11 +645,11 @@ h_signin_2fa(struct req *r, const char *id)
 	json_t		*root = NULL;
 	PGresult	*res = NULL, *ok = NULL;
 	unsigned char	*box = NULL, *secret = NULL;
-	const char	*login, *code, *hex, *p[2];
-	char		*tok = NULL, jti[HS_UUID_LEN + 1], step[24];
+	const char	*login, *code, *hex, *p[3];
+	char		 step[24], sid[HS_UUID_LEN + 1];
 	size_t		 boxlen, len;
 	uint64_t	 counter;
-	long long	 locked;
+	struct attempt	 a;
 	enum db_err	 err;
 
 	if (!keys_ready(r, 1) || !pre_mfa_token(r) ||
@@ -518,12 +657,8 @@ h_signin_2fa(struct req *r, const char *id)
 	    (code = code_of(r, root)) == NULL)
 		goto out;
 	login = r->claims.sub;
-	if ((locked = locked_for(r, login)) < 0)
+	if (!reserve(r, "code", login, &a))
 		goto out;
-	if (locked > 0) {
-		refuse_locked(r, "code", login, locked);
-		goto out;
-	}
 	if ((res = db_exec(r->w, ST_SIGNIN_USER, 1, &login, &err)) == NULL) {
 		reply_db_error(r, err);
 		goto out;
@@ -531,7 +666,7 @@ h_signin_2fa(struct req *r, const char *id)
 	if (PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 2), "t") != 0 ||
 	    PQgetisnull(res, 0, 4)) {
 		fail(r, "code", login, PQntuples(res) == 0 ? "unknown_user" :
-		    PQgetisnull(res, 0, 4) ? "no_totp" : "disabled");
+		    PQgetisnull(res, 0, 4) ? "no_totp" : "disabled", &a);
 		goto out;
 	}
 	hex = PQgetvalue(res, 0, 4);
@@ -549,31 +684,30 @@ h_signin_2fa(struct req *r, const char *id)
 	}
 	if (hs_totp_check(secret, len, code, (int64_t)time(NULL),
 	    &counter) != 0) {
-		fail(r, "code", login, "wrong_code");
+		fail(r, "code", login, "wrong_code", &a);
 		goto out;
 	}
+	/* The step, the cleared failures and the new session, at once. */
 	snprintf(step, sizeof(step), "%llu", (unsigned long long)counter);
+	hs_uuid_random(sid);
 	p[0] = login;
 	p[1] = step;
-	if ((ok = db_exec(r->w, ST_SIGNIN_OK, 2, p, &err)) == NULL) {
+	p[2] = sid;
+	if ((ok = db_exec(r->w, ST_SIGNIN_OK, 3, p, &err)) == NULL) {
 		reply_db_error(r, err);
 		goto out;
 	}
 	if (PQntuples(ok) == 0) {
-		fail(r, "code", login, "replayed_code");
+		fail(r, "code", login, "replayed_code", &a);
 		goto out;
 	}
-	if ((tok = mint(r, login, login, PQgetvalue(ok, 0, 0),
-	    r->w->cfg->signin_session_ttl, r->w->cfg->token_audience,
-	    jti)) == NULL)
-		goto out;
-	log_outcome(r, "code", login, "ok", "signed_in", 0, 0, jti);
-	reply_token(r, tok);
+	session_prune(r);
+	session_reply(r, "code", login, PQgetvalue(ok, 0, 0), sid,
+	    strtoll(PQgetvalue(ok, 0, 1), NULL, 10), "signed_in");
 out:
 	if (secret != NULL)
 		sodium_free(secret);
 	free(box);
-	free(tok);
 	PQclear(ok);
 	PQclear(res);
 	json_decref(root);
@@ -581,16 +715,18 @@ out:
 
 /*
  * A fresh session token for the subject of a valid one, with the role the
- * user has now.  Only names of enabled users renew: a token minted by
- * hostscanctl token issue for any other subject is renewed by issuing
- * another.
+ * user has now, in the token's session: its sid, and no later than the
+ * session's end.  Only names of enabled users renew.  A token without a
+ * sid (hostscanctl token issue) stands for a sign-in the operator made:
+ * its renewal starts a session.  A token minted for any other subject is
+ * renewed by issuing another.
  */
 void
 h_user_token(struct req *r, const char *id)
 {
-	PGresult	*res = NULL;
-	const char	*sub = r->claims.sub;
-	char		*tok = NULL, jti[HS_UUID_LEN + 1];
+	PGresult	*res = NULL, *ses = NULL;
+	const char	*sub = r->claims.sub, *p[2];
+	char		 sid[HS_UUID_LEN + 1];
 	enum db_err	 err;
 
 	if (!keys_ready(r, 0))
@@ -601,18 +737,39 @@ h_user_token(struct req *r, const char *id)
 	}
 	if (PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 2), "t") != 0) {
 		log_outcome(r, "refresh", sub, "fail", PQntuples(res) == 0 ?
-		    "not_a_user" : "disabled", 0, 0, NULL);
+		    "not_a_user" : "disabled", 0, 0, NULL, r->claims.sid);
 		reply_problem(r, API_FORBIDDEN, "this token cannot be renewed: "
 		    "its subject is not an enabled user", NULL);
 		goto out;
 	}
-	if ((tok = mint(r, sub, sub, PQgetvalue(res, 0, 0),
-	    r->w->cfg->signin_session_ttl, r->w->cfg->token_audience,
-	    jti)) == NULL)
+	if (r->claims.sid == NULL) {
+		hs_uuid_random(sid);
+		p[0] = sid;
+		p[1] = sub;
+		ses = db_exec(r->w, ST_SESSION_START, 2, p, &err);
+	} else {
+		p[0] = r->claims.sid;
+		p[1] = sub;
+		ses = db_exec(r->w, ST_SESSION_LIVE, 2, p, &err);
+	}
+	if (ses == NULL) {
+		reply_db_error(r, err);
 		goto out;
-	log_outcome(r, "refresh", sub, "ok", "renewed", 0, 0, jti);
-	reply_token(r, tok);
+	}
+	/* Revoked since auth_token looked (or a session of another name). */
+	if (PQntuples(ses) == 0) {
+		log_outcome(r, "refresh", sub, "fail", "session_revoked", 0, 0,
+		    NULL, r->claims.sid);
+		r->auth_fail = "session revoked";
+		reply_problem(r, API_UNAUTHORIZED, "invalid token", NULL);
+		goto out;
+	}
+	if (r->claims.sid == NULL)
+		session_prune(r);
+	session_reply(r, "refresh", sub, PQgetvalue(res, 0, 0),
+	    r->claims.sid != NULL ? r->claims.sid : sid,
+	    strtoll(PQgetvalue(ses, 0, 0), NULL, 10), "renewed");
 out:
-	free(tok);
+	PQclear(ses);
 	PQclear(res);
 }

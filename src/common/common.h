@@ -27,6 +27,8 @@ int	 hs_strtonum(const char *s, long long min, long long max,
 	    long long *out, const char **errstr);
 /* write(2) until all of buf is out (EINTR retried); -1 with errno. */
 int	 hs_write_all(int fd, const void *buf, size_t n);
+/* _exit(2) for a forked child, after LeakSanitizer's check in its builds. */
+void	 hs_child_exit(int rc) __attribute__((noreturn));
 /* strlcpy semantics; returns -1 when the source did not fit. */
 int	 hs_strlcpy(char *dst, const char *src, size_t size);
 char	*hs_strdup(const char *s);	/* aborts on allocation failure */
@@ -109,6 +111,7 @@ struct hs_config {
 	char	*totp_key;		/* keys of the TOTP secrets */
 	long	 signin_pre_mfa_ttl;
 	long	 signin_session_ttl;
+	long	 signin_session_max;	/* seconds from the sign-in */
 	long	 signin_max_failures;
 	long	 signin_lockout;
 };
@@ -216,6 +219,7 @@ struct hs_claims {
 	char	*sub;
 	char	*name;			/* NULL when absent */
 	char	*jti;
+	char	*sid;			/* sign-in session; NULL when absent */
 	char	*roles[HS_MAX_ROLES];
 	size_t	 nroles;
 	int64_t	 exp;
@@ -236,11 +240,14 @@ enum hs_token_err hs_token_verify(const struct hs_keyring *kr,
 	    struct hs_claims *out);
 void	 hs_claims_free(struct hs_claims *c);
 int	 hs_claims_has_role(const struct hs_claims *c, const char *role);
-/* Mints a token with a random jti (jti_out needs HS_UUID_LEN + 1). */
+/*
+ * Mints a token with a random jti (jti_out needs HS_UUID_LEN + 1); sid,
+ * when not NULL, is the sign-in session's id claim.
+ */
 enum hs_token_err hs_token_issue(const unsigned char sk[64], const char *sub,
 	    const char *name, const char *const *roles, size_t nroles,
 	    int64_t now, int64_t ttl, const char *issuer, const char *audience,
-	    char **token, char *jti_out);
+	    const char *sid, char **token, char *jti_out);
 
 /* ---- secret.c: credential secrets under the master key file ---- */
 

@@ -60,6 +60,7 @@ static const struct ckey {
 	{ "totp_key", C_STR, offsetof(struct hs_config, totp_key), 0, 0, 0 },
 	{ "signin_pre_mfa_ttl", C_LONG, offsetof(struct hs_config, signin_pre_mfa_ttl), 1, HS_MAX_PRE_MFA_TTL, 10 },
 	{ "signin_session_ttl", C_LONG, offsetof(struct hs_config, signin_session_ttl), 60, 366L * 86400, 10 },
+	{ "signin_session_max", C_LONG, offsetof(struct hs_config, signin_session_max), 1, HS_MAX_SESSION_MAX, 10 },
 	{ "signin_max_failures", C_LONG, offsetof(struct hs_config, signin_max_failures), 1, HS_MAX_SIGNIN_MAX_FAILURES, 10 },
 	{ "signin_lockout_seconds", C_LONG, offsetof(struct hs_config, signin_lockout), 1, HS_MAX_SIGNIN_LOCKOUT, 10 },
 	{ "log_requests", C_BOOL, offsetof(struct hs_config, log_requests), 0, 0, 0 },
@@ -99,6 +100,7 @@ hs_config_defaults(struct hs_config *c)
 	c->retry_backoff_seconds = -1;
 	c->signin_pre_mfa_ttl = HS_DEFAULT_PRE_MFA_TTL;
 	c->signin_session_ttl = HS_DEFAULT_SESSION_TTL;
+	c->signin_session_max = HS_DEFAULT_SESSION_MAX;
 	c->signin_max_failures = HS_DEFAULT_SIGNIN_MAX_FAILURES;
 	c->signin_lockout = HS_DEFAULT_SIGNIN_LOCKOUT;
 }

@@ -33,6 +33,9 @@
 #define HS_DEFAULT_PRE_MFA_TTL		300L
 #define HS_MAX_PRE_MFA_TTL		3600L
 #define HS_DEFAULT_SESSION_TTL		3600L
+/* config: signin_session_max -- no renewal outlives the sign-in by more */
+#define HS_DEFAULT_SESSION_MAX		43200L
+#define HS_MAX_SESSION_MAX		(366L * 86400)
 /* config: signin_max_failures, signin_lockout_seconds (the product's 5 x 5 min) */
 #define HS_DEFAULT_SIGNIN_MAX_FAILURES	5L
 #define HS_MAX_SIGNIN_MAX_FAILURES	1000L

@@ -385,6 +385,7 @@ hs_claims_free(struct hs_claims *c)
 	free(c->sub);
 	free(c->name);
 	free(c->jti);
+	free(c->sid);
 	for (i = 0; i < c->nroles && i < HS_MAX_ROLES; i++)
 		free(c->roles[i]);
 	memset(c, 0, sizeof(*c));
@@ -473,6 +474,11 @@ claims_check(const char *payload, size_t plen,
 	if ((s = claim_str(root, "jti", 0)) == NULL)
 		goto out;
 	c->jti = hs_strdup(s);
+	if (json_object_get(root, "sid") != NULL) {
+		if ((s = claim_str(root, "sid", 0)) == NULL)
+			goto out;
+		c->sid = hs_strdup(s);
+	}
 
 	roles = json_object_get(root, "roles");
 	if (!json_is_array(roles) || json_array_size(roles) == 0 ||
@@ -611,7 +617,8 @@ out:
 enum hs_token_err
 hs_token_issue(const unsigned char sk[64], const char *sub, const char *name,
     const char *const *roles, size_t nroles, int64_t now, int64_t ttl,
-    const char *issuer, const char *audience, char **token, char *jti_out)
+    const char *issuer, const char *audience, const char *sid, char **token,
+    char *jti_out)
 {
 	json_t		*p = NULL, *ra = NULL;
 	char		*payload = NULL, *tok = NULL;
@@ -625,6 +632,7 @@ hs_token_issue(const unsigned char sk[64], const char *sub, const char *name,
 	*token = NULL;
 	if (sub == NULL || *sub == '\0' || strlen(sub) > HS_MAX_CLAIM_LEN ||
 	    (name != NULL && strlen(name) > HS_MAX_CLAIM_LEN) ||
+	    (sid != NULL && (*sid == '\0' || strlen(sid) > HS_MAX_CLAIM_LEN)) ||
 	    nroles == 0 || nroles > HS_MAX_ROLES || ttl <= 0)
 		goto out;
 	/* exp must still have a four-digit year. */
@@ -653,6 +661,8 @@ hs_token_issue(const unsigned char sk[64], const char *sub, const char *name,
 	    json_object_set_new(p, "nbf", json_string(iat)) == -1 ||
 	    json_object_set_new(p, "exp", json_string(exp)) == -1 ||
 	    json_object_set_new(p, "jti", json_string(jti)) == -1 ||
+	    (sid != NULL &&
+	    json_object_set_new(p, "sid", json_string(sid)) == -1) ||
 	    (issuer != NULL &&
 	    json_object_set_new(p, "iss", json_string(issuer)) == -1) ||
 	    (audience != NULL &&

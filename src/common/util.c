@@ -13,6 +13,17 @@
 
 #include "common.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define HS_HAVE_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HS_HAVE_LSAN 1
+#endif
+#endif
+#ifdef HS_HAVE_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
 int
 hs_strtonum(const char *s, long long min, long long max, long long *out,
     const char **errstr)
@@ -184,4 +195,19 @@ hs_write_all(int fd, const void *buf, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+/*
+ * A forked child ends with _exit(2), which skips atexit handlers: stdio
+ * buffers and state shared with the parent must not be flushed or torn
+ * down twice.  It also skips LeakSanitizer's check at exit, so a leak in a
+ * responder worker would never be reported: run that check here first.
+ */
+void
+hs_child_exit(int rc)
+{
+#ifdef HS_HAVE_LSAN
+	__lsan_do_leak_check();
+#endif
+	_exit(rc);
 }

@@ -21,6 +21,7 @@ int	 ctl_migrate(struct ctl *, int, char **);		/* migrate.c */
 int	 ctl_credential(struct ctl *, int, char **);		/* credential.c */
 int	 ctl_job(struct ctl *, int, char **);			/* watch.c */
 int	 ctl_user(struct ctl *, int, char **);			/* user.c */
+int	 ctl_session(struct ctl *, int, char **);		/* session.c */
 int	 ctl_audit(struct ctl *, int, char **);			/* audit.c */
 
 /* main.c */
@@ -60,6 +61,11 @@ PGconn	*ctl_db_connect(const struct ctl *);
 const char *ctl_db_error(PGconn *, const PGresult *, char *, size_t);
 /* 1 when res failed with this SQLSTATE. */
 int	 ctl_db_state(const PGresult *, const char *sqlstate);
+/*
+ * Prints the rows of res as a table under head (ncol columns), padded by
+ * characters, "-" for an empty cell.
+ */
+void	 ctl_table(const char *const *head, int ncol, const PGresult *res);
 
 /* importcsv.c */
 int	 ctl_import_csv(struct ctl *, int, char **);

@@ -20,8 +20,15 @@
 #include "ctl.h"
 
 /* SQL of keys.c */
+/*
+ * Whether the jti is newly revoked, and its sign-in session, which the
+ * revocation ends with all its tokens (a trigger of sql/009).
+ */
 static const char sql_token_revoke[] =
-    "INSERT INTO revoked_token (jti) VALUES ($1) ON CONFLICT DO NOTHING";
+    "WITH r AS (INSERT INTO revoked_token (jti) VALUES ($1)"
+    " ON CONFLICT DO NOTHING RETURNING jti) "
+    "SELECT (SELECT count(*) FROM r),"
+    " (SELECT sid FROM session_token WHERE jti = $1)";
 
 #define ROLE_MAX_LEN	64
 #define KEYFILE_MAX	1024	/* a k4.secret line with generous slack */
@@ -408,7 +415,7 @@ ctl_token_mint(const struct ctl *ctl, const char *sub, const char *name,
 	now = time(NULL);
 	terr = hs_token_issue(k->sk, sub, name, roles, nroles,
 	    (int64_t)now, (int64_t)ttl, c->token_issuer, c->token_audience,
-	    token, jti);
+	    NULL, token, jti);
 	if (terr != HS_TOKEN_OK) {
 		ctl_warn("token issue: %s", hs_token_strerror(terr));
 		goto out;
@@ -454,13 +461,16 @@ token_revoke(struct ctl *ctl, int argc, char **argv)
 	params[0] = jti;
 	res = PQexecParams(conn, sql_token_revoke, 1, NULL, params, NULL,
 	    NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		ctl_warn("token revoke: %s",
 		    ctl_db_error(conn, res, err, sizeof(err)));
 		goto out;
 	}
-	if (strcmp(PQcmdTuples(res), "0") == 0)
+	if (strcmp(PQgetvalue(res, 0, 0), "0") == 0)
 		printf("revoked %s (it already was)\n", jti);
+	else if (!PQgetisnull(res, 0, 1))
+		printf("revoked %s and its session %s\n", jti,
+		    PQgetvalue(res, 0, 1));
 	else
 		printf("revoked %s\n", jti);
 	rc = CTL_OK;

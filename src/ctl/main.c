@@ -24,6 +24,7 @@ static const struct cmd {
 	{ "job", ctl_job },
 	{ "import-csv", ctl_import_csv },
 	{ "user", ctl_user },
+	{ "session", ctl_session },
 	{ "audit", ctl_audit },
 };
 
@@ -32,6 +33,8 @@ static const char *const usage_lines[] = {
 	"token issue --role ROLE[,ROLE...] --sub NAME [--name DISPLAY] "
 	    "[--ttl SECONDS]",
 	"token revoke JTI",
+	"session list [--user NAME] [--json]",
+	"session revoke SID | session revoke --user NAME",
 	"migrate [--sql-dir DIR]",
 	"masterkey new",
 	"credential add --name NAME --username USER --scope LIST "
@@ -217,6 +220,48 @@ ctl_text_len(const char *s)
 		n++;
 	}
 	return n;
+}
+
+/* Characters of a table cell ("-" when empty). */
+static size_t
+cell_width(const char *s)
+{
+	long	 n = ctl_text_len(s);
+
+	return *s == '\0' ? 1 : n >= 0 ? (size_t)n : strlen(s);
+}
+
+void
+ctl_table(const char *const *head, int ncol, const PGresult *res)
+{
+	size_t		*width, w;
+	const char	*v;
+	int		 row, col;
+
+	width = hs_xmalloc((size_t)ncol * sizeof(*width));
+	for (col = 0; col < ncol; col++)
+		width[col] = strlen(head[col]);
+	for (row = 0; row < PQntuples(res); row++)
+		for (col = 0; col < ncol; col++)
+			if ((w = cell_width(PQgetvalue(res, row, col))) >
+			    width[col])
+				width[col] = w;
+	for (col = 0; col < ncol; col++)
+		printf("%-*s%s", col == ncol - 1 ? 0 : (int)width[col] + 2,
+		    head[col], col == ncol - 1 ? "\n" : "");
+	for (row = 0; row < PQntuples(res); row++)
+		for (col = 0; col < ncol; col++) {
+			v = PQgetvalue(res, row, col);
+			/* Pads by characters: names may be non-ASCII. */
+			printf("%s", *v ? v : "-");
+			if (col == ncol - 1)
+				putchar('\n');
+			else
+				for (w = cell_width(v); w < width[col] + 2;
+				    w++)
+					putchar(' ');
+		}
+	free(width);
 }
 
 /*

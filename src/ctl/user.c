@@ -54,15 +54,6 @@ static const char sql_user_list[] =
 
 static const char *const roles[] = { "Admin", "User" };
 
-/* Characters of a cell ("-" when empty) */
-static size_t
-cell_width(const char *s)
-{
-	long	 n = ctl_text_len(s);
-
-	return *s == '\0' ? 1 : n >= 0 ? (size_t)n : strlen(s);
-}
-
 static const char *
 cfg_name(const struct ctl *ctl)
 {
@@ -522,8 +513,7 @@ user_list(struct ctl *ctl, int argc, char **argv)
 	json_t		*arr = NULL, *o;
 	char		*text = NULL, err[1024];
 	const char	*v;
-	size_t		 width[NCOL], w;
-	int		 ch, json = 0, row, col, rc = CTL_ERR;
+	int		 ch, json = 0, row, rc = CTL_ERR;
 
 	while ((ch = getopt_long(argc, argv, ":jh", opts, NULL)) != -1)
 		switch (ch) {
@@ -571,29 +561,7 @@ user_list(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_OK;
 		goto out;
 	}
-	for (col = 0; col < NCOL; col++)
-		width[col] = strlen(head[col]);
-	for (row = 0; row < PQntuples(res); row++)
-		for (col = 0; col < NCOL; col++) {
-			if ((w = cell_width(PQgetvalue(res, row, col))) >
-			    width[col])
-				width[col] = w;
-		}
-	for (col = 0; col < NCOL; col++)
-		printf("%-*s%s", col == NCOL - 1 ? 0 : (int)width[col] + 2,
-		    head[col], col == NCOL - 1 ? "\n" : "");
-	for (row = 0; row < PQntuples(res); row++)
-		for (col = 0; col < NCOL; col++) {
-			v = PQgetvalue(res, row, col);
-			/* Pads by characters: names may be non-ASCII. */
-			printf("%s", *v ? v : "-");
-			if (col == NCOL - 1)
-				putchar('\n');
-			else
-				for (w = cell_width(v); w < width[col] + 2;
-				    w++)
-					putchar(' ');
-		}
+	ctl_table(head, NCOL, res);
 	rc = CTL_OK;
 	goto out;
 nomem:

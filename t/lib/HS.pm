@@ -145,22 +145,33 @@ sub api {
 	return $r;
 }
 
-# Runs a command without a shell.  stdout and stderr go to temporary
-# files, not pipes, so a daemon the command leaves behind cannot hold the
-# test's pipes open.  Returns (exit, stdout, stderr); exit is 128+signal
-# when the command was killed.
+# Runs a command without a shell.  stdout and stderr go to files, not
+# pipes, so a daemon the command leaves behind cannot hold the test's
+# pipes open.  In a test run stderr is kept under the run directory
+# (stderr/), where scripts/test searches it for sanitizer reports: UBSan
+# writes to stderr whatever log_path says.  Returns (exit, stdout,
+# stderr); exit is 128+signal when the command was killed.
+my $n_cmd = 0;
 sub run_cmd {
 	my ($cmd, %o) = @_;
 	my $out = File::Temp->new;
-	my $err = File::Temp->new;
 	my $in = File::Temp->new;
+	my ($err, $errpath);
+	if ($ENV{HOSTSCAN_TEST_DIR}) {
+		my $d = "$ENV{HOSTSCAN_TEST_DIR}/stderr";
+		mkdir $d unless -d $d;
+		$errpath = sprintf('%s/%d-%d.err', $d, $$, ++$n_cmd);
+	} else {
+		$err = File::Temp->new;
+		$errpath = $err->filename;
+	}
 	print $in $o{stdin} if defined $o{stdin};
 	close $in;
 	my $pid = fork // die "HS: fork: $!\n";
 	if ($pid == 0) {
 		open(STDIN, '<', $in->filename) or POSIX::_exit(126);
 		open(STDOUT, '>', $out->filename) or POSIX::_exit(126);
-		open(STDERR, '>', $err->filename) or POSIX::_exit(126);
+		open(STDERR, '>', $errpath) or POSIX::_exit(126);
 		if ($o{env}) {
 			for my $k (keys %{$o{env}}) {
 				if (defined $o{env}{$k}) {
@@ -177,7 +188,9 @@ sub run_cmd {
 	waitpid($pid, 0);
 	my $st = $?;
 	my $code = ($st & 127) ? 128 + ($st & 127) : $st >> 8;
-	return ($code, slurp($out->filename), slurp($err->filename));
+	my $errtext = slurp($errpath);
+	unlink $errpath if !length $errtext && !$err;
+	return ($code, slurp($out->filename), $errtext);
 }
 
 sub slurp {

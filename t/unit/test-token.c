@@ -592,7 +592,7 @@ test_claims(void)
 	pol.leeway = 60;
 
 	e = hs_token_issue(keya.sk, "alice", "Alice A.", roles, 2, NOW, 3600,
-	    NULL, NULL, &tok, jti);
+	    NULL, NULL, NULL, &tok, jti);
 	is_int(e, HS_TOKEN_OK, "issue a token with key A");
 	ok(hs_is_uuid(jti), "jti is a uuid: %s", jti);
 	is_int(strncmp(tok, "v4.public.", 10), 0, "it is a v4.public token");
@@ -601,6 +601,7 @@ test_claims(void)
 	is_str(c.sub, "alice", "sub");
 	is_str(c.name, "Alice A.", "name");
 	is_str(c.jti, jti, "jti");
+	ok(c.sid == NULL, "no sid claim when none was given");
 	is_int(c.nroles, 2, "two roles");
 	ok(hs_claims_has_role(&c, "Admin") && hs_claims_has_role(&c, "User") &&
 	    !hs_claims_has_role(&c, "App") && !hs_claims_has_role(&c, "admin"),
@@ -749,7 +750,7 @@ test_claims(void)
 	tok = NULL;
 
 	e = hs_token_issue(keyb.sk, "app1", NULL, roles, 1, NOW, 60,
-	    "hostscan", "hostscan-api", &tok, jti);
+	    "hostscan", "hostscan-api", NULL, &tok, jti);
 	is_int(e, HS_TOKEN_OK, "issue with key B, iss and aud");
 	e = hs_token_verify(&ring, tok, &pol, &c);
 	is_int(e, HS_TOKEN_OK, "key B token verifies without iss/aud policy");
@@ -766,7 +767,7 @@ test_claims(void)
 
 	/* Key C is not in the ring. */
 	e = hs_token_issue(keyc.sk, "eve", NULL, roles, 1, NOW, 60, NULL,
-	    NULL, &tok, jti);
+	    NULL, NULL, &tok, jti);
 	is_int(check(tok, NOW, 0, NULL, NULL), HS_TOKEN_UNKNOWN_KEY,
 	    "unknown kid");
 	free(tok);
@@ -778,13 +779,28 @@ test_claims(void)
 	free(t2);
 
 	ok(hs_token_issue(keya.sk, "x", NULL, roles, 0, NOW, 60, NULL, NULL,
-	    &tok, jti) != HS_TOKEN_OK && tok == NULL, "issue without roles fails");
+	    NULL, &tok, jti) != HS_TOKEN_OK && tok == NULL,
+	    "issue without roles fails");
 	ok(hs_token_issue(keya.sk, "", NULL, roles, 1, NOW, 60, NULL, NULL,
-	    &tok, jti) != HS_TOKEN_OK, "issue with an empty sub fails");
+	    NULL, &tok, jti) != HS_TOKEN_OK, "issue with an empty sub fails");
 	ok(hs_token_issue(keya.sk, "x", NULL, roles, 1, NOW, 0, NULL, NULL,
-	    &tok, jti) != HS_TOKEN_OK, "issue with ttl 0 fails");
+	    NULL, &tok, jti) != HS_TOKEN_OK, "issue with ttl 0 fails");
 	ok(hs_token_issue(keya.sk, "x", NULL, roles, 1, NOW, INT64_MAX, NULL,
-	    NULL, &tok, jti) != HS_TOKEN_OK, "issue past year 9999 fails");
+	    NULL, NULL, &tok, jti) != HS_TOKEN_OK, "issue past year 9999 fails");
+	ok(hs_token_issue(keya.sk, "x", NULL, roles, 1, NOW, 60, NULL, NULL,
+	    "", &tok, jti) != HS_TOKEN_OK, "issue with an empty sid fails");
+
+	/* A session id claim goes out and comes back. */
+	e = hs_token_issue(keya.sk, "bob", "bob", roles, 1, NOW, 60, NULL,
+	    NULL, "0d4f6f0e-3c2b-4f6e-9a51-7f0a1c2b3d4e", &tok, jti);
+	is_int(e, HS_TOKEN_OK, "issue with a sid");
+	is_int(hs_token_verify(&ring, tok, &pol, &c), HS_TOKEN_OK,
+	    "a token with a sid verifies");
+	is_str(c.sid, "0d4f6f0e-3c2b-4f6e-9a51-7f0a1c2b3d4e", "sid");
+	hs_claims_free(&c);
+	ok(c.sid == NULL, "sid freed");
+	free(tok);
+	tok = NULL;
 
 	/* Hand-built payloads. */
 	CHECK_PAYLOAD(&keya, payload(""), NOW, 0, HS_TOKEN_OK,
@@ -866,6 +882,12 @@ test_claims(void)
 	    HS_TOKEN_BAD_CLAIMS, "empty jti");
 	CHECK_PAYLOAD(&keya, payload("\"name\":null"), NOW, 0,
 	    HS_TOKEN_BAD_CLAIMS, "name not a string");
+	CHECK_PAYLOAD(&keya, payload("\"sid\":\"\""), NOW, 0,
+	    HS_TOKEN_BAD_CLAIMS, "empty sid");
+	CHECK_PAYLOAD(&keya, payload("\"sid\":7"), NOW, 0,
+	    HS_TOKEN_BAD_CLAIMS, "sid not a string");
+	CHECK_PAYLOAD(&keya, payload("\"sid\":null"), NOW, 0,
+	    HS_TOKEN_BAD_CLAIMS, "sid null");
 	CHECK_PAYLOAD(&keya, payload("\"sub\":\"mallory\""), NOW, 0,
 	    HS_TOKEN_BAD_CLAIMS, "duplicate key in payload");
 	CHECK_PAYLOAD(&keya, payload("\"sub\":\"alice\""), NOW, 0,
