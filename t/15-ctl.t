@@ -338,7 +338,7 @@ sub cred_row {
 sub add_cred {
 	my ($name, $secret, @extra) = @_;
 	return run(['credential', 'add', '--name', $name, '--username',
-	    'scanner', @extra], stdin => $secret);
+	    'scanner', '--scope', 'any', @extra], stdin => $secret);
 }
 
 my $BOX = 24 + 16;	# nonce and MAC around the text
@@ -364,7 +364,7 @@ my $BOX = 24 + 16;	# nonce and MAC around the text
 	is($rc, 0, 'credential list');
 	like($out, qr/^\Q$id\E\s+\Q$tag-pw\E\s+scanner\s+password\s+\d{4}-/m,
 	    'the table shows it');
-	like($out, qr/\AID\s+NAME\s+USERNAME\s+KIND\s+CREATED\n/,
+	like($out, qr/\AID\s+NAME\s+USERNAME\s+KIND\s+CREATED\s+SCOPE\n/,
 	    'under a header');
 	($rc, $out) = run(['credential', 'list', '--json']);
 	is($rc, 0, 'credential list --json');
@@ -372,8 +372,8 @@ my $BOX = 24 + 16;	# nonce and MAC around the text
 	is(ref $list, 'ARRAY', 'a JSON array');
 	my ($e) = grep { $_->{name} eq "$tag-pw" } @{$list // []};
 	is_deeply([sort keys %{$e // {}}],
-	    [qw(createdAt id kind name username)],
-	    'id, name, username, kind, createdAt and nothing else');
+	    [qw(createdAt id kind name scope scopeSet username)],
+	    'id, name, username, kind, createdAt, scope, scopeSet and nothing else');
 	is($e->{id}, $id, 'with its id');
 	is($e->{kind}, 'password', 'and kind');
 
@@ -470,13 +470,13 @@ my $BOX = 24 + 16;	# nonce and MAC around the text
 	($rc) = add_cred("$tag-nul", "ab\0cd\n");
 	is($rc, 1, 'a NUL byte in the secret is refused');
 	($rc, $out, $err) = run(['credential', 'add', '--name', "$tag-argv",
-	    '--username', 'u', 'hunter2'], stdin => "x\n");
+	    '--username', 'u', '--scope', 'any', 'hunter2'], stdin => "x\n");
 	is($rc, 2, 'a secret on the command line is a usage error');
 	like($err, qr/stdin/, 'pointing at stdin');
 	($rc) = add_cred('n' x 1025, "x\n");
 	is($rc, 2, 'a name over 1024 characters is refused');
 	($rc) = run(['credential', 'add', '--name', "$tag-u", '--username',
-	    'u' x 257], stdin => "x\n");
+	    'u' x 257, '--scope', 'any'], stdin => "x\n");
 	is($rc, 2, 'a username over 256 characters is refused');
 	is(psql("SELECT count(*) FROM credential WHERE name LIKE "
 	    . sql_quote("$tag-%")), 0, 'no refused credential was stored');
@@ -495,7 +495,7 @@ my $BOX = 24 + 16;	# nonce and MAC around the text
 
 	secret("m1-$tag");
 	($rc) = run(['credential', 'add', '--name', "$tag-m1", '--username',
-	    'u'], stdin => "m1-$tag\n", env => \%env);
+	    'u', '--scope', 'any'], stdin => "m1-$tag\n", env => \%env);
 	is($rc, 0, 'a credential added under the new master key');
 	is((cred_row("$tag-m1"))[2], $id1, 'a credential is sealed under it');
 
@@ -510,18 +510,19 @@ my $BOX = 24 + 16;	# nonce and MAC around the text
 	    'still mode 0600');
 	secret("m2-$tag");
 	($rc) = run(['credential', 'add', '--name', "$tag-m2", '--username',
-	    'u'], stdin => "m2-$tag\n", env => \%env);
+	    'u', '--scope', 'any'], stdin => "m2-$tag\n", env => \%env);
 	is($rc, 0, 'a credential added after the rotation');
 	is((cred_row("$tag-m2"))[2], $id2, 'new credentials use the new key');
 
 	chmod 0640, "$dir/master.key";
 	($rc, $out, $err) = run(['credential', 'add', '--name', "$tag-m3",
-	    '--username', 'u'], stdin => "m3\n", env => \%env);
+	    '--username', 'u', '--scope', 'any'], stdin => "m3\n",
+	    env => \%env);
 	is($rc, 1, 'a group-readable master key file is refused');
 	like($err, qr/mode 0640/, 'naming the mode');
 	($rc) = run(['credential', 'add', '--name', "$tag-m3", '--username',
-	    'u'], stdin => "m3\n", env => { HOSTSCAN_MASTER_KEY =>
-	    "$dir/absent.key" });
+	    'u', '--scope', 'any'], stdin => "m3\n", env => {
+	    HOSTSCAN_MASTER_KEY => "$dir/absent.key" });
 	is($rc, 1, 'a missing master key file is an error');
 	is((run(['credential', 'rm', "$tag-m$_"]))[0], 0, "credential rm m$_")
 	    for 1, 2;

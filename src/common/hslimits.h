@@ -61,6 +61,12 @@
 #define HS_MAX_LOGIN_BYTES		256	/* signinBody Login: 64 UTF-8 chars */
 #define HS_MAX_PASSWORD_BYTES		1024	/* signinBody Password */
 #define HS_MAX_IDEM_KEY_LEN		255	/* Idempotency-Key header */
+/* A credential's scope (sql/008): its text and its entries. */
+#define HS_MAX_SCOPE_BYTES		4096
+#define HS_MAX_SCOPE_ENTRIES		256
+/* hostscanctl audit: entries shown by default (--limit), and at most. */
+#define HS_AUDIT_DEFAULT_LIMIT		1000
+#define HS_AUDIT_MAX_LIMIT		1000000
 /* Verified tokens each responder worker remembers (src/api/auth.c). */
 #define HS_AUTH_CACHE_SLOTS		64
 #define HS_MAX_PATH_LEN			1024

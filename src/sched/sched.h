@@ -46,6 +46,8 @@
 #define HSD_THREAD_STACK		(512 * 1024)
 #define HSD_MALLOC_ARENAS		2
 #define HSD_MAX_INV_ROWS		200000	/* per inventory table */
+#define HSD_MAX_PROMPT			256	/* keyboard-interactive prompt bytes */
+#define HSD_MAX_KBDINT_ROUNDS		4
 
 /* Positions in the API's ActionFailureReason list. */
 enum hsd_reason {
@@ -89,6 +91,9 @@ struct hsd_job {
 	int	 accept_first;
 	int	 trust_action;			/* enum hsd_trust_action */
 	double	 claimed_at;			/* epoch seconds */
+	char	*cred_name;			/* the credential, never its */
+	int	 cred_is_key;			/* secret; NULL when gone */
+	char	*cred_scope;
 };
 
 /* What the housekeeper and the shutdown path tell a running scan. */
@@ -174,6 +179,7 @@ struct hsd_result {
 	char		 desc[HSD_MAX_DESC];
 	int		 connected;	/* handshake done: write the host record */
 	int		 store_trust;	/* first discovery accepted */
+	int		 key_trusted;	/* the key matched the host's own pin */
 	char		*key_type, *key_b64, *fingerprint;
 	char		 host_id[HS_UUID_LEN + 1];	/* known host record */
 	char		*address;	/* the address we connected to */
@@ -193,6 +199,23 @@ struct hsd_cred {
 struct hsd_host {
 	char	 id[HS_UUID_LEN + 1];	/* "" when there is none */
 	char	*key_type, *key_b64, *fingerprint;
+	char	 pin_from[HS_UUID_LEN + 1];	/* the key is another record's,
+						   pinned at this endpoint */
+};
+
+/* One row of the credential audit trail (sql/008); NULL: not known. */
+struct hsd_audit {
+	const char	*use_id;
+	const char	*event;		/* use, outcome, refused */
+	const char	*host_scan_id;
+	int		 attempt;
+	const char	*address;	/* connected to, or refused */
+	int		 port;		/* 0: not known */
+	const char	*fingerprint;
+	const char	*method;
+	const char	*actor;
+	const char	*outcome;
+	const char	*detail;
 };
 
 /* ---- store.c ---- */
@@ -219,10 +242,13 @@ int	 db_cancelled(PGconn *, const struct hsd_opts *,
 int	 db_release_one(PGconn *, const struct hsd_opts *,
 	    const struct hsd_job *, const char *why);
 int	 db_release_all(PGconn *, const struct hsd_opts *);
+/* endpoint: "ip:port" connected to, for a key pinned on another record. */
 int	 db_host_lookup(struct db_pool *, const struct hsd_job *,
-	    struct hsd_host *);
+	    const char *endpoint, struct hsd_host *);
 int	 db_credential(struct db_pool *, const struct hs_master_keys *,
 	    const char *id, struct hsd_cred *, char *err, size_t errlen);
+/* Writes and commits one audit row; 0 when it is stored, else -1. */
+int	 db_audit(struct db_pool *, const struct hsd_audit *);
 /*
  * Writes the outcome in one transaction; returns 1 when written, 0 when
  * the row is no longer ours (fence), -1 on a database error.
