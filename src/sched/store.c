@@ -880,18 +880,15 @@ finish_stmt(PGconn *c, const struct hsd_opts *o, const struct hsd_job *j,
 	return n;
 }
 
+/* One table of the inventory, as invjson.c encoded it. */
 static int
 inv_stmt(PGconn *c, enum st st, const char *host_id, const char *hsh_id,
-    json_t *rows)
+    const char *js)
 {
 	PGresult	*res;
 	const char	*params[3];
-	char		*js = json_dumps(rows, JSON_COMPACT);
 	int		 rc = -1;
 
-	json_decref(rows);
-	if (js == NULL)
-		return -1;
 	params[0] = host_id;
 	if (st == ST_INV_MEMBERS) {
 		params[1] = js;
@@ -903,7 +900,6 @@ inv_stmt(PGconn *c, enum st st, const char *host_id, const char *hsh_id,
 		rc = 0;
 		PQclear(res);
 	}
-	free(js);
 	return rc;
 }
 
@@ -959,27 +955,23 @@ static int
 store_inventory(PGconn *c, const char *host_id, const struct hsd_job *j,
     struct hsd_result *r)
 {
+	static const struct {
+		enum inv_table	 t;
+		enum st		 st;
+	} tables[] = {
+		/* Members after users and groups: they link the two. */
+		{ IT_USERS, ST_INV_USERS }, { IT_GROUPS, ST_INV_GROUPS },
+		{ IT_MEMBERS, ST_INV_MEMBERS }, { IT_SERVICES, ST_INV_SERVICES },
+		{ IT_TASKS, ST_INV_TASKS }, { IT_PACKAGES, ST_INV_SOFTWARE },
+	};
 	const struct inventory	*inv = r->inv;
+	size_t			 i;
 
-	/* Users and groups only together: members link the two. */
-	if ((inv->have & INV_USERS) && (inv->have & INV_GROUPS)) {
-		if (inv_stmt(c, ST_INV_USERS, host_id, j->id,
-		    inventory_users_json(inv)) ||
-		    inv_stmt(c, ST_INV_GROUPS, host_id, j->id,
-		    inventory_groups_json(inv)) ||
-		    inv_stmt(c, ST_INV_MEMBERS, host_id, j->id,
-		    inventory_members_json(inv)))
+	/* A table is replaced only when it was collected (and encoded). */
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		if (inv->json[tables[i].t] != NULL && inv_stmt(c, tables[i].st,
+		    host_id, j->id, inv->json[tables[i].t]) == -1)
 			return -1;
-	}
-	if ((inv->have & INV_SERVICES) && inv_stmt(c, ST_INV_SERVICES,
-	    host_id, j->id, inventory_services_json(inv)))
-		return -1;
-	if ((inv->have & INV_TASKS) && inv_stmt(c, ST_INV_TASKS, host_id,
-	    j->id, inventory_tasks_json(inv)))
-		return -1;
-	if ((inv->have & INV_PACKAGES) && inv_stmt(c, ST_INV_SOFTWARE,
-	    host_id, j->id, inventory_packages_json(inv)))
-		return -1;
 	return 0;
 }
 
