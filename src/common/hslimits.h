@@ -57,7 +57,15 @@
  */
 #define HS_INV_MAX_OUTPUT		(16L * 1024 * 1024)	/* stdout bytes */
 #define HS_INV_MAX_STDERR		(64L * 1024)		/* stderr bytes */
-#define HS_INV_MAX_ROWS			200000L	/* per table, and memberships */
+/*
+ * Rows: accounts from LDAP can be many; a package database holds a few
+ * thousand and a host a few hundred units.  Storing a row costs the
+ * database far more than parsing it: these keep one host's store to
+ * seconds.
+ */
+#define HS_INV_MAX_ACCOUNTS		200000L	/* users, groups, memberships */
+#define HS_INV_MAX_UNITS		20000L	/* systemd units, scheduled tasks */
+#define HS_INV_MAX_PACKAGES		50000L
 #define HS_INV_MAX_NAME			256	/* user, group, unit, package names */
 #define HS_INV_MAX_FIELD		8192	/* any other text field */
 

@@ -109,15 +109,20 @@ int
 inv_interrupted(const struct inv_limits *lim, struct inventory *inv,
     const char *during, int *rc)
 {
+	int	 stop;
+
 	if (lim == NULL)
 		return 0;
-	if (lim->stop != NULL && atomic_load(lim->stop) != STOP_NONE) {
+	stop = lim->stop != NULL ? atomic_load(lim->stop) : STOP_NONE;
+	if (stop != STOP_NONE && stop != STOP_DEADLINE) {
 		*rc = INV_STOPPED;
 		snprintf(inv->why, sizeof(inv->why), "stopped while %s",
 		    during);
 		return 1;
 	}
-	if (lim->deadline > 0 && inv_mono() >= lim->deadline) {
+	/* The watchdog's mark and our own clock say the same thing. */
+	if (stop == STOP_DEADLINE ||
+	    (lim->deadline > 0 && inv_mono() >= lim->deadline)) {
 		*rc = INV_TIMEOUT;
 		snprintf(inv->why, sizeof(inv->why), "host_timeout (%d s) "
 		    "reached while %s", lim->host_timeout, during);
@@ -174,10 +179,10 @@ ip_take(struct inv_parse *p, size_t n)
 }
 
 void
-ip_too_many(struct inv_parse *p, const char *what)
+ip_too_many(struct inv_parse *p, long bound, const char *what)
 {
-	ip_fail(p, INV_BOUND, "inventory over the bound of %ld rows per table: "
-	    "more than %ld %s", HS_INV_MAX_ROWS, HS_INV_MAX_ROWS, what);
+	ip_fail(p, INV_BOUND, "inventory over the bound of %ld %s", bound,
+	    what);
 }
 
 /* Makes room for element n; on failure p->rc is set and arr unchanged. */

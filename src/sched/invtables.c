@@ -166,8 +166,8 @@ parse_passwd(struct inv_parse *p, const struct inv_section *sc)
 		h = ip_hash(p, f[0], strlen(f[0]));
 		if (itab_get(&p->users, h, user_eq, inv, f[0]) >= 0)
 			continue;
-		if (inv->nusers == HS_INV_MAX_ROWS) {
-			ip_too_many(p, "users");
+		if (inv->nusers == HS_INV_MAX_ACCOUNTS) {
+			ip_too_many(p, HS_INV_MAX_ACCOUNTS, "users");
 			return;
 		}
 		inv->users = ip_grow(p, inv->users, inv->nusers, &p->ucap,
@@ -207,8 +207,9 @@ parse_members(struct inv_parse *p, struct inv_group *g, char *m)
 		if (c != NULL)
 			*c = '\0';
 		if (*m != '\0') {
-			if (inv->nmembers == HS_INV_MAX_ROWS) {
-				ip_too_many(p, "group memberships");
+			if (inv->nmembers == HS_INV_MAX_ACCOUNTS) {
+				ip_too_many(p, HS_INV_MAX_ACCOUNTS,
+				    "group memberships");
 				return;
 			}
 			g->members = ip_grow(p, g->members, g->nmembers, &cap,
@@ -243,8 +244,8 @@ parse_group(struct inv_parse *p, const struct inv_section *sc)
 		h = ip_hash(p, f[0], strlen(f[0]));
 		if (itab_get(&p->groups, h, group_eq, inv, f[0]) >= 0)
 			continue;
-		if (inv->ngroups == HS_INV_MAX_ROWS) {
-			ip_too_many(p, "groups");
+		if (inv->ngroups == HS_INV_MAX_ACCOUNTS) {
+			ip_too_many(p, HS_INV_MAX_ACCOUNTS, "groups");
 			return;
 		}
 		inv->groups = ip_grow(p, inv->groups, inv->ngroups, &p->gcap,
@@ -367,8 +368,8 @@ unit_get(struct inv_parse *p, struct units *us, const char *name, int create)
 		return &us->u[i];
 	if (!create)
 		return NULL;
-	if (us->n == HS_INV_MAX_ROWS) {
-		ip_too_many(p, "systemd units");
+	if (us->n == HS_INV_MAX_UNITS) {
+		ip_too_many(p, HS_INV_MAX_UNITS, "systemd units");
 		return NULL;
 	}
 	us->u = ip_grow(p, us->u, us->n, &us->cap, sizeof(*us->u));
@@ -569,8 +570,8 @@ add_task(struct inv_parse *p)
 	struct inventory	*inv = p->inv;
 	struct inv_task		*t;
 
-	if (inv->ntasks == HS_INV_MAX_ROWS) {
-		ip_too_many(p, "scheduled tasks");
+	if (inv->ntasks == HS_INV_MAX_UNITS) {
+		ip_too_many(p, HS_INV_MAX_UNITS, "scheduled tasks");
 		return NULL;
 	}
 	inv->tasks = ip_grow(p, inv->tasks, inv->ntasks, &p->tcap,
@@ -589,8 +590,8 @@ add_service(struct inv_parse *p, const struct unit *u)
 	struct inventory	*inv = p->inv;
 	struct inv_service	*s;
 
-	if (inv->nservices == HS_INV_MAX_ROWS) {
-		ip_too_many(p, "services");
+	if (inv->nservices == HS_INV_MAX_UNITS) {
+		ip_too_many(p, HS_INV_MAX_UNITS, "services");
 		return;
 	}
 	inv->services = ip_grow(p, inv->services, inv->nservices, &p->scap,
@@ -699,7 +700,8 @@ cron_line(struct inv_parse *p, char *s, const char *kind, const char *file,
 	utf8_scrub(sched);
 	t->name = cmd;
 	t->path = lit(p, file);
-	t->user = lit(p, system ? w[need - 1] : user);
+	t->user = system ? ip_name(p, w[need - 1], "a crontab user") :
+	    lit(p, user);
 	t->description = lit(p, sched);
 	t->source = lit(p, "cron");
 }
@@ -772,8 +774,8 @@ parse_packages(struct inv_parse *p, const struct inv_section *sc)
 		if (n < 3 || strlen(f[0]) < 2 || f[0][1] != 'i' ||
 		    *f[1] == '\0')
 			continue;
-		if (inv->npackages == HS_INV_MAX_ROWS) {
-			ip_too_many(p, "packages");
+		if (inv->npackages == HS_INV_MAX_PACKAGES) {
+			ip_too_many(p, HS_INV_MAX_PACKAGES, "packages");
 			return;
 		}
 		inv->packages = ip_grow(p, inv->packages, inv->npackages,

@@ -133,11 +133,19 @@ worker_main(void *arg)
 		t0 = mono();
 		result_init(&res);
 		scan_host(ctx, slot, job, &res);
+		/*
+		 * The store holds the row locked: a heartbeat would wait for
+		 * it, and nothing is left to stop.
+		 */
+		pthread_mutex_lock(&q.mu);
+		slot->storing = 1;
+		pthread_mutex_unlock(&q.mu);
 		finish_job(ctx, job, &res, t0);
 		result_free(&res);
 
 		pthread_mutex_lock(&q.mu);
 		slot->job = NULL;
+		slot->storing = 0;
 		q.running--;
 		pthread_mutex_unlock(&q.mu);
 		hsd_job_free(job);
@@ -148,8 +156,9 @@ worker_main(void *arg)
 }
 
 /*
- * Copies (id, attempt) of the running jobs so the lock is not held, and
- * whether each is still within its deadline.
+ * Copies (id, attempt) of the jobs being scanned (not those being
+ * stored) so the lock is not held, and whether each is still within its
+ * deadline.
  */
 static size_t
 snapshot(struct hsd_job **out, int **slot_of, int **in_time)
@@ -164,7 +173,7 @@ snapshot(struct hsd_job **out, int **slot_of, int **in_time)
 	*in_time = calloc((size_t)q.nslots, sizeof(**in_time));
 	if (*out != NULL && *slot_of != NULL && *in_time != NULL)
 		for (i = 0; i < q.nslots; i++)
-			if (q.slots[i].job != NULL) {
+			if (q.slots[i].job != NULL && !q.slots[i].storing) {
 				hs_strlcpy((*out)[n].id, q.slots[i].job->id,
 				    sizeof((*out)[n].id));
 				(*out)[n].attempt = q.slots[i].job->attempt;
@@ -233,7 +242,7 @@ watchdog_main(void *arg)
 			struct hsd_slot	*sl = &q.slots[i];
 			int		 none = STOP_NONE, why;
 
-			if (sl->job == NULL)
+			if (sl->job == NULL || sl->storing)
 				continue;
 			if (t >= sl->deadline)
 				atomic_compare_exchange_strong(&sl->stop, &none,

@@ -110,6 +110,7 @@ struct hsd_slot {
 	double		 deadline;	/* CLOCK_MONOTONIC; guarded by q.mu */
 	int		 fd;		/* the scan's TCP socket or -1; q.mu */
 	int		 fd_shut;	/* the watchdog shut it down; q.mu */
+	int		 storing;	/* scan over, result being written; q.mu */
 	atomic_int	 stop;		/* enum hsd_stop */
 	int		 index;
 };
@@ -398,7 +399,7 @@ void	 ip_fail(struct inv_parse *, int rc, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	 ip_note(struct inv_parse *, const char *level, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
-void	 ip_too_many(struct inv_parse *, const char *what);
+void	 ip_too_many(struct inv_parse *, long bound, const char *what);
 /* Charges n bytes; -1 (and rc set) past scan_max_bytes. */
 int	 ip_take(struct inv_parse *, size_t n);
 /* Room for element n of arr; on failure rc is set and arr returned. */

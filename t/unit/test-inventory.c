@@ -281,42 +281,65 @@ expect_bound(struct out *o, size_t mem_max, const char *want,
 	inventory_free(&inv);
 }
 
+/* n lines "<pre><i><post>" framed as section sec. */
+static void
+rows(struct out *o, const char *sec, const char *pre, const char *post,
+    size_t n)
+{
+	size_t	 i;
+
+	begin(o, sec);
+	for (i = 0; i < n; i++)
+		putf(o, "%s%zu%s\n", pre, i, post);
+	end(o, sec, 0);
+}
+
 static void
 test_rows(void)
 {
-	struct out	 o = { 0 }, g = { 0 };
+	struct out	 o = { 0 };
 	struct inventory inv;
 	size_t		 i;
 
-	begin(&o, "packages");
-	for (i = 0; i < HS_INV_MAX_ROWS; i++)
-		putf(&o, "ii \tp%zu\t1.%zu\tFake package %zu\n", i, i, i);
-	end(&o, "packages", 0);
+	rows(&o, "packages", "ii \tp", "\t1\tFake package",
+	    HS_INV_MAX_PACKAGES);
 	is_int(run(&o, &inv, HS_DEFAULT_SCAN_MAX_BYTES, NULL), INV_OK,
-	    "200 000 packages: at the bound, collected");
-	is_int(inv.json_rows[IT_PACKAGES], HS_INV_MAX_ROWS, "... all of them");
+	    "50 000 packages: at the bound, collected");
+	is_int(inv.json_rows[IT_PACKAGES], HS_INV_MAX_PACKAGES,
+	    "... all of them");
 	inventory_free(&inv);
 	free(o.p);
 	memset(&o, 0, sizeof(o));
-	begin(&o, "packages");
-	for (i = 0; i <= HS_INV_MAX_ROWS; i++)
-		putf(&o, "ii \tp%zu\t1\t\n", i);
-	end(&o, "packages", 0);
-	expect_bound(&o, HS_DEFAULT_SCAN_MAX_BYTES, "over the bound of 200000 "
-	    "rows per table: more than 200000 packages", "200 001 packages");
-	expect_bound(&o, 2 * 1024 * 1024, "over scan_max_bytes (2097152 "
-	    "bytes) while parsing packages", "packages in 2 MiB");
+	rows(&o, "packages", "ii \tp", "\t1\t", HS_INV_MAX_PACKAGES + 1);
+	expect_bound(&o, HS_DEFAULT_SCAN_MAX_BYTES, "inventory over the bound "
+	    "of 50000 packages", "50 001 packages");
+	expect_bound(&o, 2 * 1024 * 1024, "inventory over scan_max_bytes "
+	    "(2097152 bytes) while parsing packages", "packages in 2 MiB");
 	free(o.p);
 
-	section(&g, "passwd", "root:x:0:0:root:/root:/bin/sh");
-	begin(&g, "group");
-	put(&g, "big:x:5:", 8);
-	for (i = 0; i <= HS_INV_MAX_ROWS; i++)
-		put(&g, "root,", 5);
-	end(&g, "group", 0);
-	expect_bound(&g, HS_DEFAULT_SCAN_MAX_BYTES, "more than 200000 group "
-	    "memberships", "200 001 listed memberships");
-	free(g.p);
+	memset(&o, 0, sizeof(o));
+	rows(&o, "passwd", "u", ":x:1:1::/:/bin/sh", HS_INV_MAX_ACCOUNTS + 1);
+	expect_bound(&o, HS_DEFAULT_SCAN_MAX_BYTES, "inventory over the bound "
+	    "of 200000 users", "200 001 users");
+	free(o.p);
+
+	memset(&o, 0, sizeof(o));
+	section(&o, "passwd", "root:x:0:0:root:/root:/bin/sh");
+	begin(&o, "group");
+	put(&o, "big:x:5:", 8);
+	for (i = 0; i <= HS_INV_MAX_ACCOUNTS; i++)
+		put(&o, "root,", 5);
+	end(&o, "group", 0);
+	expect_bound(&o, HS_DEFAULT_SCAN_MAX_BYTES, "inventory over the bound "
+	    "of 200000 group memberships", "200 001 listed memberships");
+	free(o.p);
+
+	memset(&o, 0, sizeof(o));
+	rows(&o, "unitfiles", "F\t/lib/systemd/system/u", ".service",
+	    HS_INV_MAX_UNITS + 1);
+	expect_bound(&o, HS_DEFAULT_SCAN_MAX_BYTES, "inventory over the bound "
+	    "of 20000 systemd units", "20 001 unit files");
+	free(o.p);
 }
 
 static void
