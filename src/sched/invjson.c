@@ -184,12 +184,16 @@ groups(struct jb *b, const struct inventory *inv)
 	}
 }
 
+/* Groups and users by their "ord", the row the database stored them in. */
 static void
-member(struct jb *b, size_t row, const char *grp, const char *usr, int prim)
+member(struct jb *b, size_t row, size_t group, long user, const char *usr,
+    int prim)
 {
-	if (jb_row(b, row, "grp") == -1)
+	if (jb_row(b, row, "gord") == -1)
 		return;
-	jb_str(b, grp);
+	jb_int(b, (long long)group);
+	jb_lit(b, ",\"uord\":");
+	jb_opt(b, user);
 	jb_lit(b, ",\"usr\":");
 	jb_str(b, usr);
 	jb_lit(b, prim ? ",\"prim\":true}" : ",\"prim\":false}");
@@ -205,13 +209,16 @@ members(struct jb *b, const struct inventory *inv)
 {
 	size_t	 i, j, row = 0;
 
-	for (i = 0; i < inv->ngroups && b->rc == INV_OK; i++)
-		for (j = 0; j < inv->groups[i].nmembers; j++)
-			member(b, row++, inv->groups[i].name,
-			    inv->groups[i].members[j], 0);
+	for (i = 0; i < inv->ngroups && b->rc == INV_OK; i++) {
+		const struct inv_group	*g = &inv->groups[i];
+
+		for (j = 0; j < g->nmembers; j++)
+			member(b, row++, i, g->member_user != NULL ?
+			    g->member_user[j] : -1, g->members[j], 0);
+	}
 	for (i = 0; i < inv->nusers && b->rc == INV_OK; i++)
 		if (inv->users[i].pgroup >= 0)
-			member(b, row++, inv->groups[inv->users[i].pgroup].name,
+			member(b, row++, (size_t)inv->users[i].pgroup, (long)i,
 			    inv->users[i].name, 1);
 	return row;
 }

@@ -513,8 +513,10 @@ inventory_free(struct inventory *inv)
 	size_t			 i;
 
 	free(inv->users);
-	for (i = 0; i < inv->ngroups; i++)
+	for (i = 0; i < inv->ngroups; i++) {
 		free(inv->groups[i].members);
+		free(inv->groups[i].member_user);
+	}
 	free(inv->groups);
 	free(inv->services);
 	free(inv->tasks);

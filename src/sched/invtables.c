@@ -320,9 +320,10 @@ is_admin_group(const char *name)
 }
 
 /*
- * Each user's primary group (the first group with its gid), and
- * SuperUser: uid 0, or a member, listed or by gid, of sudo, wheel or
- * admin (group names are unique here, so there are at most three).
+ * Which user each listed member is (the database links them by row), each
+ * user's primary group (the first group with its gid), and SuperUser:
+ * uid 0, or a member, listed or by gid, of sudo, wheel or admin (group
+ * names are unique here, so there are at most three).
  */
 static void
 link_users(struct inv_parse *p)
@@ -333,16 +334,28 @@ link_users(struct inv_parse *p)
 	struct inv_user		*u;
 
 	for (i = 0; i < inv->ngroups; i++) {
-		const struct inv_group	*g = &inv->groups[i];
+		struct inv_group	*g = &inv->groups[i];
+		int			 admin = is_admin_group(g->name);
 
-		if (!is_admin_group(g->name))
+		if (g->nmembers == 0)
 			continue;
-		if (g->gid >= 0 && nadmin < 3)
-			admin_gid[nadmin++] = g->gid;
-		for (j = 0; j < g->nmembers; j++)
-			if ((u = find_user(p, g->members[j])) != NULL)
+		if (ip_take(p, g->nmembers * sizeof(*g->member_user)) == -1)
+			return;
+		g->member_user = reallocarray(NULL, g->nmembers,
+		    sizeof(*g->member_user));
+		if (g->member_user == NULL)
+			abort();
+		for (j = 0; j < g->nmembers; j++) {
+			u = find_user(p, g->members[j]);
+			g->member_user[j] = u != NULL ? u - inv->users : -1;
+			if (admin && u != NULL)
 				u->superuser = 1;
+		}
 	}
+	for (i = 0; i < inv->ngroups; i++)
+		if (is_admin_group(inv->groups[i].name) &&
+		    inv->groups[i].gid >= 0 && nadmin < 3)
+			admin_gid[nadmin++] = inv->groups[i].gid;
 	for (i = 0; i < inv->nusers; i++) {
 		u = &inv->users[i];
 		if (u->uid == 0)

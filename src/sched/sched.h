@@ -141,6 +141,7 @@ struct inv_group {
 	char	*name;
 	long long gid;
 	char	**members;
+	long	*member_user;		/* index in users, or -1 */
 	size_t	 nmembers;
 };
 struct inv_service {

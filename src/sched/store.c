@@ -180,15 +180,20 @@ static const struct {
 	    " SELECT $1, $2, r.ord, r.name, r.gid"
 	    " FROM jsonb_to_recordset($3::jsonb) AS r(ord int, name text,"
 	    "  gid bigint)", 3 },
-	/* $1 host, $2 (group, user, primary) rows; after users and groups. */
+	/*
+	 * $1 host, $2 (group ord, user ord or null, user name, primary)
+	 * rows; after users and groups.  The joins go by (host_id, ord),
+	 * which is indexed: by name, a nested loop the planner may choose is
+	 * groups x members.
+	 */
 	[ST_INV_MEMBERS] = { "inv_members",
 	    "INSERT INTO host_group_member (group_id, user_id, user_name,"
 	    "  is_primary)"
 	    " SELECT g.id, u.id, m.usr, m.prim"
-	    " FROM jsonb_to_recordset($2::jsonb) AS m(grp text, usr text,"
-	    "  prim boolean)"
-	    " JOIN host_group g ON g.host_id = $1 AND g.name = m.grp"
-	    " LEFT JOIN host_user u ON u.host_id = $1 AND u.name = m.usr"
+	    " FROM jsonb_to_recordset($2::jsonb) AS m(gord int, uord int,"
+	    "  usr text, prim boolean)"
+	    " JOIN host_group g ON g.host_id = $1 AND g.ord = m.gord"
+	    " LEFT JOIN host_user u ON u.host_id = $1 AND u.ord = m.uord"
 	    " ON CONFLICT DO NOTHING", 2 },
 	[ST_INV_SERVICES] = { "inv_services",
 	    "WITH d AS (DELETE FROM host_service WHERE host_id = $1)"

@@ -87,7 +87,7 @@ small_host(struct out *o)
 	    "bob:x:1001:100:Bob\tTab:/home/bob:/bin/sh\n"
 	    "root:x:99:99:duplicate:/:/bin/false\n"
 	    "carol:x:1002:27:Carol:/home/carol:/bin/sh");
-	section(o, "group", "root:x:0:\nusers:x:100:alice,bob\n"
+	section(o, "group", "root:x:0:\nusers:x:100:alice,bob,ghost\n"
 	    "sudo:x:27:alice\nalice:x:1000:\nusers:x:555:dup");
 	section(o, "shadow", "root:19000:99999::0\nalice:19500:30::0\n"
 	    "bob:19500:99999::1\nnobody:1:1:1:0");
@@ -158,7 +158,7 @@ test_small(void)
 	struct inventory inv;
 	json_t		*u, *m, *s, *t, *k;
 	size_t		 i;
-	int		 prim_carol = 0, listed_alice_sudo = 0;
+	int		 prim_carol = 0, listed_alice_sudo = 0, ghost = 0;
 
 	small_host(&o);
 	is_int(run(&o, &inv, HS_DEFAULT_SCAN_MAX_BYTES, NULL), INV_OK,
@@ -188,24 +188,31 @@ test_small(void)
 	    "a tab survives the JSON");
 	ok(json_is_null(json_object_get(json_array_get(u, 3), "disabled")),
 	    "no shadow line: disabled is null");
+	/* Rows by position: groups root, users, sudo, alice; users root,
+	 * alice, bob, carol. */
 	m = table(&inv, IT_MEMBERS);
 	for (i = 0; m != NULL && i < json_array_size(m); i++) {
-		json_t	*r = json_array_get(m, i);
+		json_t		*r = json_array_get(m, i);
+		json_int_t	 g = json_integer_value(json_object_get(r, "gord"));
+		json_t		*uo = json_object_get(r, "uord");
+		int		 prim = json_is_true(json_object_get(r, "prim"));
 
-		if (strcmp(member_str(r, "usr"), "carol") == 0 &&
-		    strcmp(member_str(r, "grp"), "sudo") == 0 &&
-		    json_is_true(json_object_get(r, "prim")))
+		if (g == 2 && json_integer_value(uo) == 3 && prim &&
+		    strcmp(member_str(r, "usr"), "carol") == 0)
 			prim_carol++;
-		if (strcmp(member_str(r, "usr"), "alice") == 0 &&
-		    strcmp(member_str(r, "grp"), "sudo") == 0 &&
-		    json_is_false(json_object_get(r, "prim")))
+		if (g == 2 && json_integer_value(uo) == 1 && !prim &&
+		    strcmp(member_str(r, "usr"), "alice") == 0)
 			listed_alice_sudo++;
+		if (g == 1 && json_is_null(uo) &&
+		    strcmp(member_str(r, "usr"), "ghost") == 0)
+			ghost++;
 	}
-	/* 3 listed; primary: root/root, alice/alice, bob/users, carol/sudo. */
-	ok(m != NULL && json_array_size(m) == 7, "7 memberships: 3 listed, "
+	/* 4 listed; primary: root/root, alice/alice, bob/users, carol/sudo. */
+	ok(m != NULL && json_array_size(m) == 8, "8 memberships: 4 listed, "
 	    "4 primary");
 	ok(prim_carol == 1 && listed_alice_sudo == 1, "primary and listed "
-	    "memberships both recorded");
+	    "memberships both recorded, by group and user position");
+	ok(ghost == 1, "a listed member who is no user: no user position");
 	s = table(&inv, IT_SERVICES);
 	is_str(member_str(json_array_get(s, 0), "exec"), "/usr/sbin/sshd -D",
 	    "ExecStart without its prefix");
