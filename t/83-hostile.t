@@ -366,4 +366,5 @@ is(cancel_job($job), 202, 'clean up the queued host');
 
 $_->stop for $normal, $cross, $garb, $pkgs, $pkgs_over, $stderr, $drip,
     $silent;
+note(sprintf('t/83-hostile.t took %d s', time - $^T));
 done_testing();

@@ -142,9 +142,11 @@ users(struct jb *b, const struct inventory *inv)
 {
 	size_t	 i;
 
-	for (i = 0; i < inv->nusers && jb_row(b, i, "ord") == 0; i++) {
+	for (i = 0; i < inv->nusers && jb_row(b, i, "id") == 0; i++) {
 		const struct inv_user	*u = &inv->users[i];
 
+		jb_str(b, u->id);
+		jb_lit(b, ",\"ord\":");
 		jb_int(b, (long long)i);
 		jb_lit(b, ",\"name\":");
 		jb_str(b, u->name);
@@ -174,7 +176,9 @@ groups(struct jb *b, const struct inventory *inv)
 {
 	size_t	 i;
 
-	for (i = 0; i < inv->ngroups && jb_row(b, i, "ord") == 0; i++) {
+	for (i = 0; i < inv->ngroups && jb_row(b, i, "id") == 0; i++) {
+		jb_str(b, inv->groups[i].id);
+		jb_lit(b, ",\"ord\":");
 		jb_int(b, (long long)i);
 		jb_lit(b, ",\"name\":");
 		jb_str(b, inv->groups[i].name);
@@ -184,16 +188,16 @@ groups(struct jb *b, const struct inventory *inv)
 	}
 }
 
-/* Groups and users by their "ord", the row the database stored them in. */
+/* Groups and users by the ids of their rows. */
 static void
-member(struct jb *b, size_t row, size_t group, long user, const char *usr,
-    int prim)
+member(struct jb *b, size_t row, const struct inv_group *g,
+    const struct inv_user *u, const char *usr, int prim)
 {
-	if (jb_row(b, row, "gord") == -1)
+	if (jb_row(b, row, "gid") == -1)
 		return;
-	jb_int(b, (long long)group);
-	jb_lit(b, ",\"uord\":");
-	jb_opt(b, user);
+	jb_str(b, g->id);
+	jb_lit(b, ",\"uid\":");
+	jb_str(b, u != NULL ? u->id : NULL);
 	jb_lit(b, ",\"usr\":");
 	jb_str(b, usr);
 	jb_lit(b, prim ? ",\"prim\":true}" : ",\"prim\":false}");
@@ -213,13 +217,15 @@ members(struct jb *b, const struct inventory *inv)
 		const struct inv_group	*g = &inv->groups[i];
 
 		for (j = 0; j < g->nmembers; j++)
-			member(b, row++, i, g->member_user != NULL ?
-			    g->member_user[j] : -1, g->members[j], 0);
+			member(b, row++, g, g->member_user != NULL &&
+			    g->member_user[j] >= 0 ?
+			    &inv->users[g->member_user[j]] : NULL,
+			    g->members[j], 0);
 	}
 	for (i = 0; i < inv->nusers && b->rc == INV_OK; i++)
 		if (inv->users[i].pgroup >= 0)
-			member(b, row++, (size_t)inv->users[i].pgroup, (long)i,
-			    inv->users[i].name, 1);
+			member(b, row++, &inv->groups[inv->users[i].pgroup],
+			    &inv->users[i], inv->users[i].name, 1);
 	return row;
 }
 
@@ -337,7 +343,10 @@ encode(struct inventory *inv, const struct inv_limits *lim, enum inv_table t,
 		inv_mem_give(inv, b.cap);
 		return b.rc;
 	}
-	inv->json[t] = b.p;
+	/* Held until the store: give back what doubling left over. */
+	if ((inv->json[t] = realloc(b.p, b.len + 1)) == NULL)
+		abort();
+	inv_mem_give(inv, b.cap - (b.len + 1));
 	inv->json_rows[t] = rows;
 	return INV_OK;
 }
@@ -345,7 +354,17 @@ encode(struct inventory *inv, const struct inv_limits *lim, enum inv_table t,
 int
 inventory_encode(struct inventory *inv, const struct inv_limits *lim)
 {
+	size_t	 i;
 	int	 rc = INV_OK;
+
+	/*
+	 * The rows' ids are chosen here, so memberships can name their user
+	 * and group rows directly (store.c).
+	 */
+	for (i = 0; i < inv->nusers; i++)
+		hs_uuid_random(inv->users[i].id);
+	for (i = 0; i < inv->ngroups; i++)
+		hs_uuid_random(inv->groups[i].id);
 
 	/* Users and groups only together: memberships link the two. */
 	if ((inv->have & INV_USERS) && (inv->have & INV_GROUPS) &&

@@ -136,6 +136,7 @@ struct inv_user {
 	int	 superuser;
 	int	 has_shadow, disabled;
 	long long pw_changed, pw_expires;	/* epoch seconds, -1 unknown */
+	char	 id[HS_UUID_LEN + 1];	/* its row's id (invjson.c) */
 };
 struct inv_group {
 	char	*name;
@@ -143,6 +144,7 @@ struct inv_group {
 	char	**members;
 	long	*member_user;		/* index in users, or -1 */
 	size_t	 nmembers;
+	char	 id[HS_UUID_LEN + 1];	/* its row's id (invjson.c) */
 };
 struct inv_service {
 	char	*name, *description, *start_type, *user, *exec;

@@ -163,38 +163,36 @@ static const struct {
 	/* Inventory: $1 host, $2 host scan, $3 rows (jsonb). */
 	[ST_INV_USERS] = { "inv_users",
 	    "WITH d AS (DELETE FROM host_user WHERE host_id = $1)"
-	    " INSERT INTO host_user (host_id, host_scan_host_id, ord, name,"
+	    " INSERT INTO host_user (id, host_id, host_scan_host_id, ord, name,"
 	    "  display_name, unix_id, unix_group_id, home_directory, shell,"
 	    "  privilege, password_changed_at, password_expires_at, is_disabled)"
-	    " SELECT $1, $2, r.ord, r.name, NULLIF(r.gecos, ''), r.uid, r.gid,"
-	    "  r.home, r.shell, r.privilege, to_timestamp(r.pw_changed),"
+	    " SELECT r.id, $1, $2, r.ord, r.name, NULLIF(r.gecos, ''), r.uid,"
+	    "  r.gid, r.home, r.shell, r.privilege, to_timestamp(r.pw_changed),"
 	    "  to_timestamp(r.pw_expires), r.disabled"
-	    " FROM jsonb_to_recordset($3::jsonb) AS r(ord int, name text,"
-	    "  gecos text, uid bigint, gid bigint, home text, shell text,"
-	    "  privilege text, pw_changed float8, pw_expires float8,"
+	    " FROM jsonb_to_recordset($3::jsonb) AS r(id uuid, ord int,"
+	    "  name text, gecos text, uid bigint, gid bigint, home text,"
+	    "  shell text, privilege text, pw_changed float8, pw_expires float8,"
 	    "  disabled boolean)", 3 },
 	[ST_INV_GROUPS] = { "inv_groups",
 	    "WITH d AS (DELETE FROM host_group WHERE host_id = $1)"
-	    " INSERT INTO host_group (host_id, host_scan_host_id, ord, name,"
+	    " INSERT INTO host_group (id, host_id, host_scan_host_id, ord, name,"
 	    "  unix_id)"
-	    " SELECT $1, $2, r.ord, r.name, r.gid"
-	    " FROM jsonb_to_recordset($3::jsonb) AS r(ord int, name text,"
-	    "  gid bigint)", 3 },
+	    " SELECT r.id, $1, $2, r.ord, r.name, r.gid"
+	    " FROM jsonb_to_recordset($3::jsonb) AS r(id uuid, ord int,"
+	    "  name text, gid bigint)", 3 },
 	/*
-	 * $1 host, $2 (group ord, user ord or null, user name, primary)
-	 * rows; after users and groups.  The joins go by (host_id, ord),
-	 * which is indexed: by name, a nested loop the planner may choose is
-	 * groups x members.
+	 * $1 (group id, user id or null, user name, primary) rows, after
+	 * users and groups.  The ids are the ones the scheduler gave their
+	 * rows: no join, so no plan can make it groups x members (joined by
+	 * name, unindexed, with stale statistics it was).
 	 */
 	[ST_INV_MEMBERS] = { "inv_members",
 	    "INSERT INTO host_group_member (group_id, user_id, user_name,"
 	    "  is_primary)"
-	    " SELECT g.id, u.id, m.usr, m.prim"
-	    " FROM jsonb_to_recordset($2::jsonb) AS m(gord int, uord int,"
+	    " SELECT m.gid, m.uid, m.usr, m.prim"
+	    " FROM jsonb_to_recordset($1::jsonb) AS m(gid uuid, uid uuid,"
 	    "  usr text, prim boolean)"
-	    " JOIN host_group g ON g.host_id = $1 AND g.ord = m.gord"
-	    " LEFT JOIN host_user u ON u.host_id = $1 AND u.ord = m.uord"
-	    " ON CONFLICT DO NOTHING", 2 },
+	    " ON CONFLICT DO NOTHING", 1 },
 	[ST_INV_SERVICES] = { "inv_services",
 	    "WITH d AS (DELETE FROM host_service WHERE host_id = $1)"
 	    " INSERT INTO host_service (host_id, host_scan_host_id, ord, name,"
@@ -894,10 +892,10 @@ inv_stmt(PGconn *c, enum st st, const char *host_id, const char *hsh_id,
 	const char	*params[3];
 	int		 rc = -1;
 
-	params[0] = host_id;
 	if (st == ST_INV_MEMBERS) {
-		params[1] = js;
+		params[0] = js;
 	} else {
+		params[0] = host_id;
 		params[1] = hsh_id;
 		params[2] = js;
 	}
