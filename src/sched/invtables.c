@@ -491,15 +491,17 @@ parse_units(struct inv_parse *p, const struct inv_section *sc,
 
 	p->what = "systemd units";
 	while (ip_next(p, &cur, end)) {
-		char		 name[HS_INV_MAX_NAME], state[64];
+		/* "NAME STATE"; a file name may hold blanks, a state not. */
+		char		*sp = strrchr(p->line, ' ');
 		struct unit	*u;
 
-		if (sscanf(p->line, "%255s %63s", name, state) != 2)
+		if (sp == NULL || sp == p->line || sp[1] == '\0')
 			continue;
-		if ((u = unit_get(p, us, name, 1)) == NULL)
+		*sp = '\0';
+		if ((u = unit_get(p, us, p->line, 1)) == NULL)
 			return;
 		if (u->state == NULL &&
-		    (u->state = ip_strn(p, state, strlen(state))) == NULL)
+		    (u->state = ip_text(p, sp + 1, "a unit state")) == NULL)
 			return;
 	}
 }
@@ -634,6 +636,8 @@ add_timer(struct inv_parse *p, struct units *us, const struct unit *u)
 	else
 		snprintf(sname, sizeof(sname), "%.*s.service",
 		    (int)(strlen(u->name) - 6), u->name);
+	/* A cut may have split a character. */
+	utf8_scrub(sname);
 	svc = unit_get(p, us, sname, 0);
 	if ((t = add_task(p)) == NULL)
 		return;

@@ -503,6 +503,35 @@ test_garbage(void)
 	free(o.p);
 }
 
+/* Strings cut to a buffer's size must not end inside a character. */
+static void
+test_cuts(void)
+{
+	struct out	 o = { 0 };
+	struct inventory inv;
+	json_t		*t;
+	size_t		 i;
+
+	begin(&o, "unitfiles");
+	putf(&o, "F\t/lib/systemd/system/x.timer\nK\tUnit\t");
+	for (i = 0; i < 200; i++)
+		put(&o, "\xc3\xa9", 2);
+	end(&o, "unitfiles", 0);
+	begin(&o, "cron");
+	putf(&o, "F\tsystem\t/etc/crontab\nL\t@daily root ");
+	for (i = 0; i < 200; i++)
+		put(&o, "\xe2\x82\xac", 3);
+	end(&o, "cron", 0);
+	is_int(run(&o, &inv, HS_DEFAULT_SCAN_MAX_BYTES, NULL), INV_OK,
+	    "a timer's long Unit= and a long cron command");
+	t = table(&inv, IT_TASKS);
+	ok(t != NULL && json_array_size(t) == 2,
+	    "... cut where they are cut, and still valid UTF-8 JSON");
+	json_decref(t);
+	inventory_free(&inv);
+	free(o.p);
+}
+
 static void
 test_frames(void)
 {
@@ -539,6 +568,7 @@ main(void)
 	test_encode_bound();
 	test_interrupts();
 	test_garbage();
+	test_cuts();
 	test_frames();
 	return done_testing();
 }
