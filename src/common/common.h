@@ -107,6 +107,7 @@ struct hs_config {
 	long	 max_attempts;
 	long	 sched_db_connections;
 	long	 retry_backoff_seconds;	/* -1 = default */
+	long	 scan_max_bytes;	/* memory one scan may hold */
 	/* sign-in (src/api/signin.c, hostscanctl user) */
 	char	*totp_key;		/* keys of the TOTP secrets */
 	long	 signin_pre_mfa_ttl;

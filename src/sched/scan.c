@@ -1,3 +1,7 @@
+/*
+ * One host's scan: resolve, connect, handshake, trust, login, inventory,
+ * each step bounded by the host's deadline and the slot's stop flag.
+ */
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/types.h>
@@ -8,6 +12,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -69,55 +74,6 @@ mono(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/*
- * Everything a target says (banner, library errors quoting it, file
- * contents) ends up in text columns.  PostgreSQL refuses invalid UTF-8
- * and Jansson refuses to encode it, and either would lose the whole
- * result: replace bad bytes and control characters with '?' in place.
- */
-void
-utf8_scrub(char *s)
-{
-	unsigned char	*p = (unsigned char *)s;
-
-	while (*p != '\0') {
-		size_t	 n = 0, i;
-		unsigned char lo = 0x80, hi = 0xbf;
-
-		if (*p < 0x80) {
-			if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
-				*p = '?';
-			p++;
-			continue;
-		}
-		if (*p >= 0xc2 && *p <= 0xdf)
-			n = 1;
-		else if (*p >= 0xe0 && *p <= 0xef) {
-			n = 2;
-			if (*p == 0xe0)
-				lo = 0xa0;
-			else if (*p == 0xed)
-				hi = 0x9f;
-		} else if (*p >= 0xf0 && *p <= 0xf4) {
-			n = 3;
-			if (*p == 0xf0)
-				lo = 0x90;
-			else if (*p == 0xf4)
-				hi = 0x8f;
-		}
-		for (i = 1; n != 0 && i <= n; i++) {
-			if (p[i] < (i == 1 ? lo : 0x80) ||
-			    p[i] > (i == 1 ? hi : 0xbf))
-				n = 0;
-		}
-		if (n == 0) {
-			*p++ = '?';
-			continue;
-		}
-		p += n + 1;
-	}
 }
 
 void
@@ -211,31 +167,50 @@ fail(struct scan *s, int state, int reason, const char *step,
 }
 
 /*
- * A scan stops at the next step when its job was cancelled, when its
- * lease was lost, or when the daemon is shutting down past its grace.
- * A release leaves the result state Queued: the worker re-queues the row.
+ * A scan stops when its job was cancelled, when its lease was lost, when
+ * it passed host_timeout, or when the daemon is shutting down past its
+ * grace: at the next step ("before"), or at once ("during") when the
+ * watchdog shut its connection down.  A release leaves the result state
+ * Queued: the worker re-queues the row.
  */
 static int
-stopped(struct scan *s, const char *before)
+stop_now(struct scan *s, const char *step, const char *when)
 {
 	switch (atomic_load(&s->slot->stop)) {
 	case STOP_NONE:
 		return 0;
 	case STOP_CANCEL:
-		fail(s, HS_CANCELLED, R_NO_ERROR, before,
-		    "cancelled while running (before %s)", before);
+		fail(s, HS_CANCELLED, R_NO_ERROR, step,
+		    "cancelled while running (%s %s)", when, step);
 		return 1;
 	case STOP_LOST:
-		fail(s, HS_FAILED, R_TIMEOUT, before,
-		    "lease lost before %s; another attempt owns the host",
-		    before);
+		fail(s, HS_FAILED, R_TIMEOUT, step,
+		    "lease lost %s %s; another attempt owns the host", when,
+		    step);
+		return 1;
+	case STOP_DEADLINE:
+		fail(s, HS_FAILED, R_TIMEOUT, step, "host_timeout (%d s) "
+		    "reached %s %s", s->ctx->opts->host_timeout, when, step);
 		return 1;
 	default:
 		s->res->state = HS_QUEUED;
-		result_log(s->res, "info", before,
-		    "scheduler shutting down: released before %s", before);
+		result_log(s->res, "info", step,
+		    "scheduler shutting down: released %s %s", when, step);
 		return 1;
 	}
+}
+
+static int
+stopped(struct scan *s, const char *before)
+{
+	return stop_now(s, before, "before");
+}
+
+/* After a failed network call: was it the watchdog? */
+static int
+interrupted(struct scan *s, const char *step)
+{
+	return stop_now(s, step, "during");
 }
 
 /* Seconds left for one step: the step timeout within the host deadline. */
@@ -343,6 +318,7 @@ tcp_connect(struct scan *s)
 			    strerror(errno));
 			continue;
 		}
+		slot_attach_fd(s->slot, fd);
 		rc = connect(fd, a->ai_addr, a->ai_addrlen);
 		if (rc == -1 && errno == EINPROGRESS) {
 			pfd.fd = fd;
@@ -353,7 +329,7 @@ tcp_connect(struct scan *s)
 			if (rc == 0) {
 				snprintf(why, sizeof(why), "connection to %s "
 				    "timed out after %.0f s", s->addr, budget);
-				close(fd);
+				slot_close_fd(s->slot);
 				fd = -1;
 				continue;
 			}
@@ -381,8 +357,10 @@ tcp_connect(struct scan *s)
 		else
 			snprintf(why, sizeof(why), "cannot connect to %s: %s",
 			    s->addr, strerror(errno));
-		close(fd);
+		slot_close_fd(s->slot);
 		fd = -1;
+		if (interrupted(s, "connect"))
+			return -1;
 	}
 	fail(s, HS_FAILED, reason, "connect", "%s", why);
 	return -1;
@@ -600,8 +578,8 @@ hostkey_list(int only, int pref, char *out, size_t size)
 	}
 }
 
-static void
-set_timeout(ssh_session ssh, double secs)
+void
+scan_set_timeout(ssh_session ssh, double secs)
 {
 	long	 sec, usec;
 
@@ -617,10 +595,11 @@ set_timeout(ssh_session ssh, double secs)
 }
 
 /*
- * Since libssh 0.10 neither ssh_disconnect() nor ssh_free() closes a
- * descriptor given with SSH_OPTIONS_FD (ssh_disconnect() only forgets
- * it); libssh closes it itself only on some errors, and ssh_get_fd() then
- * says so.  Whatever it left open is ours to close.
+ * libssh holds a duplicate of the slot's socket.  Since libssh 0.10
+ * neither ssh_disconnect() nor ssh_free() closes a descriptor given with
+ * SSH_OPTIONS_FD (ssh_disconnect() only forgets it); libssh closes it
+ * itself only on some errors, and ssh_get_fd() then says so.  Whatever it
+ * left open is ours to close; then the slot closes its own.
  */
 static void
 ssh_close(struct scan *s)
@@ -639,6 +618,7 @@ ssh_close(struct scan *s)
 #endif
 	}
 	s->ssh = NULL;
+	slot_close_fd(s->slot);
 }
 
 void
@@ -712,13 +692,22 @@ handshake(struct scan *s, const char *hostkeys, int fd)
 {
 	const char	*banner;
 	double		 t0, budget;
-	int		 no = 0, yes = 1, rc;
+	int		 no = 0, yes = 1, rc, dup;
 
 	if (fd == -1 && (fd = tcp_connect(s)) == -1)
 		return -1;
-	if ((s->ssh = ssh_new()) == NULL) {
-		close(fd);
-		fail(s, HS_FAILED, R_SYSTEM, "handshake", "out of memory");
+	/*
+	 * libssh gets a duplicate and closes it when it likes; the slot
+	 * keeps the original open until ssh_close, so the watchdog's
+	 * shutdown(2) can never reach a descriptor reused meanwhile.
+	 */
+	if ((dup = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1 ||
+	    (s->ssh = ssh_new()) == NULL) {
+		if (dup != -1)
+			close(dup);
+		slot_close_fd(s->slot);
+		fail(s, HS_FAILED, R_SYSTEM, "handshake", "out of memory or "
+		    "descriptors");
 		return -1;
 	}
 	/*
@@ -736,30 +725,35 @@ handshake(struct scan *s, const char *hostkeys, int fd)
 	    s->job->dns : s->job->ip);
 	ssh_options_set(s->ssh, SSH_OPTIONS_PORT, &s->job->port);
 	ssh_options_set(s->ssh, SSH_OPTIONS_HOSTKEYS, hostkeys);
-	/* From here on ssh_close() closes the descriptor. */
-	ssh_options_set(s->ssh, SSH_OPTIONS_FD, &fd);
+	/* From here on ssh_close() closes the duplicate. */
+	ssh_options_set(s->ssh, SSH_OPTIONS_FD, &dup);
 	budget = step_budget(s);
-	set_timeout(s->ssh, budget);
+	scan_set_timeout(s->ssh, budget);
 	t0 = mono();
 	rc = ssh_connect(s->ssh);
 	if (rc != SSH_OK) {
 		const char	*err = ssh_get_error(s->ssh);
 
-		if (mono() - t0 >= budget - 0.05)
-			fail(s, HS_FAILED, R_TIMEOUT, "handshake",
-			    "no SSH handshake from %s within %.0f s", s->addr,
-			    budget);
-		else
-			fail(s, HS_FAILED, R_FAILED_TO_CONNECT, "handshake",
-			    "SSH handshake with %s failed: %s", s->addr, err);
+		/* A stop from outside is the reason, not the error it caused. */
+		if (!interrupted(s, "handshake")) {
+			if (mono() - t0 >= budget - 0.05)
+				fail(s, HS_FAILED, R_TIMEOUT, "handshake",
+				    "no SSH handshake from %s within %.0f s",
+				    s->addr, budget);
+			else
+				fail(s, HS_FAILED, R_FAILED_TO_CONNECT,
+				    "handshake", "SSH handshake with %s "
+				    "failed: %s", s->addr, err);
+		}
 		ssh_close(s);
 		return -1;
 	}
 	banner = ssh_get_serverbanner(s->ssh);
 	if (key_facts(s) == -1) {
-		fail(s, HS_FAILED, R_FAILED_TO_CONNECT, "hostkey",
-		    "cannot read the host key of %s: %s", s->addr,
-		    ssh_get_error(s->ssh));
+		if (!interrupted(s, "hostkey"))
+			fail(s, HS_FAILED, R_FAILED_TO_CONNECT, "hostkey",
+			    "cannot read the host key of %s: %s", s->addr,
+			    ssh_get_error(s->ssh));
 		ssh_close(s);
 		return -1;
 	}
@@ -1076,7 +1070,7 @@ login(struct scan *s)
 	}
 	ssh_options_set(s->ssh, SSH_OPTIONS_USER, cred.username);
 	budget = step_budget(s);
-	set_timeout(s->ssh, budget);
+	scan_set_timeout(s->ssh, budget);
 	t0 = mono();
 	if (cred.is_key) {
 		rc = ssh_pki_import_privkey_base64((const char *)cred.secret,
@@ -1121,6 +1115,8 @@ login(struct scan *s)
 	if (why[0] != '\0') {
 		fail(s, HS_FAILED, R_ACCESS_DENIED, "login", "login as %s on "
 		    "%s refused: %s", cred.username, s->addr, why);
+	} else if (rc == SSH_AUTH_ERROR && interrupted(s, "login")) {
+		outcome = "interrupted";
 	} else if (rc == SSH_AUTH_ERROR && mono() - t0 >= budget - 0.05) {
 		outcome = "timeout";
 		fail(s, HS_FAILED, R_TIMEOUT, "login", "login as %s on %s "
@@ -1172,9 +1168,10 @@ void
 scan_host(const struct hsd_ctx *ctx, struct hsd_slot *slot,
     const struct hsd_job *job, struct hsd_result *res)
 {
-	struct scan	 s;
-	char		 list[256];
-	int		 rc, fd;
+	struct scan		 s;
+	struct inv_limits	 lim;
+	char			 list[256];
+	int			 rc, fd;
 
 	memset(&s, 0, sizeof(s));
 	s.ctx = ctx;
@@ -1182,7 +1179,8 @@ scan_host(const struct hsd_ctx *ctx, struct hsd_slot *slot,
 	s.job = job;
 	s.res = res;
 	s.start = mono();
-	s.deadline = s.start + ctx->opts->host_timeout;
+	/* The watchdog holds the scan to the same deadline. */
+	s.deadline = slot->deadline;
 	hs_strlcpy(res->id, job->id, sizeof(res->id));
 	res->attempt = job->attempt;
 
@@ -1196,12 +1194,12 @@ scan_host(const struct hsd_ctx *ctx, struct hsd_slot *slot,
 	if (stopped(&s, "connect") || (fd = tcp_connect(&s)) == -1)
 		goto out;
 	if (!peer_in_scope(&s, fd)) {
-		close(fd);
+		slot_close_fd(slot);
 		goto out;
 	}
 	/* The host record says which key type to ask for. */
 	if (db_host_lookup(ctx->pool, job, res->address, &s.host) == -1) {
-		close(fd);
+		slot_close_fd(slot);
 		fail(&s, HS_FAILED, R_SYSTEM, "connect",
 		    "database unavailable while reading the host record");
 		goto out;
@@ -1210,7 +1208,7 @@ scan_host(const struct hsd_ctx *ctx, struct hsd_slot *slot,
 		hs_strlcpy(res->host_id, s.host.id, sizeof(res->host_id));
 	hostkey_list(-1, family_of(s.host.key_type), list, sizeof(list));
 	if (stopped(&s, "handshake")) {
-		close(fd);
+		slot_close_fd(slot);
 		goto out;
 	}
 	if (handshake(&s, list, fd) == -1)
@@ -1221,25 +1219,28 @@ scan_host(const struct hsd_ctx *ctx, struct hsd_slot *slot,
 		goto out;
 	if (stopped(&s, "inventory"))
 		goto out;
-	res->inv = calloc(1, sizeof(*res->inv));
-	if (res->inv == NULL) {
-		fail(&s, HS_FAILED, R_SYSTEM, "inventory", "out of memory");
+	res->inv = hs_xmalloc(sizeof(*res->inv));
+	inventory_init(res->inv, ctx->opts->scan_max_bytes);
+	memset(&lim, 0, sizeof(lim));
+	lim.deadline = s.deadline;
+	lim.host_timeout = ctx->opts->host_timeout;
+	lim.step_timeout = ctx->opts->step_timeout;
+	lim.stop = &slot->stop;
+	switch ((rc = inventory_collect(s.ssh, &lim, res->inv, res))) {
+	case INV_OK:
+		break;
+	case INV_STOPPED:
+		interrupted(&s, "inventory");
 		goto out;
-	}
-	rc = inventory_collect(s.ssh, slot, s.deadline,
-	    ctx->opts->step_timeout, res->inv, res);
-	if (rc == -3) {
-		stopped(&s, "store");
+	case INV_TIMEOUT:
+		fail(&s, HS_FAILED, R_TIMEOUT, "inventory", "inventory of %s: "
+		    "%s", s.addr, res->inv->why);
 		goto out;
-	}
-	if (rc == -1) {
-		fail(&s, HS_FAILED, R_TIMEOUT, "inventory", "inventory of %s "
-		    "did not finish within the deadline (%d s per step, %d s "
-		    "per host)", s.addr, ctx->opts->step_timeout,
-		    ctx->opts->host_timeout);
+	case INV_BOUND:
+		fail(&s, HS_FAILED, R_UNKNOWN, "inventory", "%s sent an %s",
+		    s.addr, res->inv->why);
 		goto out;
-	}
-	if (rc == -2) {
+	default:
 		fail(&s, HS_FAILED, R_ACCESS_DENIED, "inventory", "logged in "
 		    "to %s but could not run any command", s.addr);
 		goto out;
