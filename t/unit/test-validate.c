@@ -484,6 +484,7 @@ static void
 test_errors_add(void)
 {
 	json_t	*e = json_object(), *l;
+	char	*s;
 
 	hs_errors_add(e, "[0].os", "first");
 	hs_errors_add(e, "[0].os", "second");
@@ -494,8 +495,23 @@ test_errors_add(void)
 	    strcmp(json_string_value(json_array_get(l, 1)), "second") == 0,
 	    "errors_add: two messages on one path, in order");
 	is_int(json_object_size(e), 2, "errors_add: one key per path");
+	/* A NULL errors, path or message adds nothing anywhere. */
 	hs_errors_add(NULL, "$", "x");
-	ok(1, "errors_add: NULL errors is a no-op");
+	hs_errors_add(e, NULL, "x");
+	hs_errors_add(e, "[1].ipAddress", NULL);
+	hs_errors_add(e, "$", NULL);
+	s = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
+	is_str(s, "{\"$\":[\"third\"],\"[0].os\":[\"first\",\"second\"]}",
+	    "errors_add: a NULL errors, path or message adds nothing");
+	free(s);
+	/* A path that holds something else than a list gets a list. */
+	json_object_set_new(e, "[2].os", json_integer(1));
+	hs_errors_add(e, "[2].os", "replaced");
+	s = json_dumps(json_object_get(e, "[2].os"), JSON_COMPACT |
+	    JSON_ENCODE_ANY);
+	is_str(s, "[\"replaced\"]", "errors_add: a non-list value becomes a "
+	    "list of the message");
+	free(s);
 	json_decref(e);
 }
 
