@@ -29,8 +29,6 @@
  * (the client went away), 0x10 the body read fails, 0x20 REMOTE_ADDR is
  * a trusted proxy.
  */
-#include <sys/stat.h>
-
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
