@@ -1182,7 +1182,7 @@ ms_since(const struct timespec *t0)
 {
 	struct timespec	 t1;
 
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
 	return (t1.tv_sec - t0->tv_sec) * 1e3 +
 	    (t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
@@ -1221,14 +1221,18 @@ test_big_body(void)
 	root = json_loads(b.p, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
 	ok(json_array_size(root) == HS_DEFAULT_MAX_HOSTS,
 	    "fixture: 10 000 items parse");
-	/* Best of three, so a busy machine does not fail the test. */
+	/*
+	 * The CPU time this process spent, best of three: other processes
+	 * on a busy machine (a parallel make check, a fuzzer) stretch the
+	 * wall clock many times over, but not this.
+	 */
 	for (k = 0; k < 3; k++) {
 		if (k > 0) {
 			hs_host_reqs_free(h, n);
 			json_decref(errors);
 			errors = json_object();
 		}
-		clock_gettime(CLOCK_MONOTONIC, &t0);
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
 		rc = hs_validate_hosts(root, HS_DEFAULT_MAX_HOSTS, &h, &n,
 		    errors);
 		if ((t = ms_since(&t0)) < ms)
@@ -1236,7 +1240,7 @@ test_big_body(void)
 	}
 	ok(rc == 0 && json_object_size(errors) == 0 &&
 	    n == HS_DEFAULT_MAX_HOSTS, "10 000 items validate without error");
-	ok(ms < budget, "10 000 items in %.1f ms (budget %.0f ms)", ms,
+	ok(ms < budget, "10 000 items in %.1f ms of CPU (budget %.0f ms)", ms,
 	    budget);
 	if (h != NULL && n == HS_DEFAULT_MAX_HOSTS)
 		is_str(h[9999].trusted_thumbprint, SHA256_FP,
