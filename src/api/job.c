@@ -677,11 +677,17 @@ out:
 
 /* ---- GET /HostScanJob?limit=&after= ---- */
 
-/* Finds key in a query string; decodes its value into out. */
+/*
+ * Finds key in a query string; decodes its value into out.  Returns 1,
+ * 0 when the key is absent, -1 when the value does not fit or decodes to
+ * a NUL.  out is a string whatever the result.
+ */
 int
 query_get(const char *q, const char *key, char *out, size_t outsize)
 {
 	size_t	 klen = strlen(key);
+
+	out[0] = '\0';
 
 	while (*q != '\0') {
 		size_t	 len = strcspn(q, "&");
@@ -702,8 +708,10 @@ query_get(const char *q, const char *key, char *out, size_t outsize)
 					c = (int)strtol(hx, NULL, 16);
 					i += 2;
 				}
-				if (o + 1 >= outsize || c == 0)
+				if (o + 1 >= outsize || c == 0) {
+					out[0] = '\0';
 					return -1;
+				}
 				out[o++] = (char)c;
 			}
 			out[o] = '\0';
