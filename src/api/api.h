@@ -92,6 +92,8 @@ void	 reply_problem(struct req *, enum api_err, const char *detail,
 	    const json_t *errors);
 void	 io_fcgi_init(struct io *, void *fcgx_request);
 void	 io_cgi_init(struct io *);
+/* Discards the unread rest of a CGI request body (bounded). */
+void	 io_cgi_drain(const struct hs_config *);
 void	 serve(struct worker *, struct io *);
 
 /* auth.c */

@@ -3,10 +3,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -95,6 +97,9 @@ io_fcgi_init(struct io *io, void *fcgx_request)
 
 /* ---- CGI backend: the environment, stdin and stdout ---- */
 
+/* Body bytes the request read from stdin (one request per process). */
+static long long cgi_consumed;
+
 static const char *
 cgi_param(struct io *io, const char *name)
 {
@@ -117,6 +122,7 @@ cgi_read(struct io *io, char *buf, size_t n)
 			break;
 		got += (size_t)r;
 	}
+	cgi_consumed += (long long)got;
 	return (long)got;
 }
 
@@ -144,6 +150,56 @@ io_cgi_init(struct io *io)
 	io->read = cgi_read;
 	io->write = cgi_write;
 	io->ctx = NULL;
+}
+
+/*
+ * Reads and discards what is left of the request body before a CGI
+ * process exits.  A request answered before its body was read (401, 411,
+ * 415, ...) would otherwise leave it unread, and under mod_cgid stdin is
+ * a socket: closing one with unread data resets it, so Apache loses the
+ * response (AH00574 apr_bucket_read() failed).  Reads up to the declared
+ * CONTENT_LENGTH, else to end of file, at most max_body_bytes in all (the
+ * web server refuses bigger bodies: LimitRequestBody) and for at most
+ * HS_CGI_DRAIN_SECONDS.
+ */
+void
+io_cgi_drain(const struct hs_config *cfg)
+{
+	const char	*cl = getenv("CONTENT_LENGTH");
+	const char	*errstr = NULL;
+	char		 buf[65536];
+	struct pollfd	 pfd;
+	struct timespec	 now, end;
+	long long	 left = cfg->max_body_bytes - cgi_consumed, len;
+	ssize_t		 r;
+	long		 ms;
+
+	if (cl != NULL && *cl != '\0' &&
+	    hs_strtonum(cl, 0, LLONG_MAX, &len, &errstr) == 0 &&
+	    len - cgi_consumed < left)
+		left = len - cgi_consumed;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += HS_CGI_DRAIN_SECONDS;
+	while (left > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (long)(end.tv_sec - now.tv_sec) * 1000 +
+		    (end.tv_nsec - now.tv_nsec) / 1000000;
+		if (ms <= 0)
+			break;
+		pfd.fd = STDIN_FILENO;
+		pfd.events = POLLIN;
+		if ((r = poll(&pfd, 1, (int)ms)) == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		r = read(STDIN_FILENO, buf, left < (long long)sizeof(buf) ?
+		    (size_t)left : sizeof(buf));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		left -= r;
+	}
 }
 
 /* ---- the request ---- */

@@ -268,6 +268,7 @@ server_cgi(const struct hs_config *cfg)
 	worker_init(&w, cfg, 0);
 	io_cgi_init(&io);
 	serve(&w, &io);
+	io_cgi_drain(cfg);
 	worker_free(&w);
 	return 0;
 }

@@ -99,6 +99,14 @@
 #define HS_AUTH_CACHE_SLOTS		64
 #define HS_MAX_PATH_LEN			1024
 /*
+ * A CGI process reads and discards the rest of a request body it refused
+ * before exiting (request.c, io_cgi_drain): at most max_body_bytes in all,
+ * for at most this long.  The web server bounds the time a client may take
+ * too (Apache's Timeout); this only keeps a stalled one from holding the
+ * process forever.
+ */
+#define HS_CGI_DRAIN_SECONDS		10L
+/*
  * hostscanctl import-csv.  A field holds HS_MAX_FIELD_LEN characters of up
  * to 4 bytes; a row five such fields plus ignored columns.  The file itself
  * is bounded by max_body_bytes (its JSON, always larger, is one request)
