@@ -59,13 +59,14 @@ worker_init(struct worker *w, const struct hs_config *cfg, int connect)
 	if (cfg->keyring == NULL)
 		hs_log(HS_LOG_ERROR, "keyring_missing", "detail=\"no keyring "
 		    "configured: every token will be refused\"");
-	else
-		keyring_update(w, 1);
 	/*
-	 * A long-lived worker connects early (a database that is down now is
-	 * retried per request); a CGI process connects only if its route
-	 * needs the database.
+	 * A long-lived worker reads the keyring and connects early (a
+	 * database that is down now is retried per request); a CGI process
+	 * does either only if its route needs it (auth.c loads the keyring
+	 * on first use).
 	 */
+	if (connect && cfg->keyring != NULL)
+		keyring_update(w, 1);
 	if (connect)
 		(void)db_ensure(w);
 }
