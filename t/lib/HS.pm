@@ -625,66 +625,19 @@ sub stop_responder {
 	return $st;
 }
 
-sub render_site {
-	my ($socket, $port) = @_;
-	my $src = env_required('HOSTSCAN_SRCDIR') . '/nginx/hostscan.conf';
-	my $site = slurp($src);
-	die "HS: $src is empty or missing\n" unless length $site;
-	my $n = ($site =~ s/\blisten\s+127\.0\.0\.1:8080\b/listen 127.0.0.1:$port/g);
-	my $m = ($site =~ s{unix:/run/hostscan/hostscan\.sock}{unix:$socket}g);
-	die "HS: $src: no 'listen 127.0.0.1:8080' or no "
-	    . "'unix:/run/hostscan/hostscan.sock' to substitute\n"
-	    unless $n && $m;
-	return $site;
-}
-
+# A private nginx in front of $socket, in the foreground: the prefix is
+# written by scripts/nginx-site, as for scripts/test's own nginx.
 sub nginx_for_socket {
 	my ($socket, %o) = @_;
-	my $dir = scratch_dir();
-	my $n = ++$serial;
-	my $prefix = "$dir/nginx-$$-$n";
+	my $prefix = scratch_dir() . "/nginx-$$-" . ++$serial;
 	my $port = $o{port} // free_port();
-	mkdir $prefix or die "HS: mkdir $prefix: $!\n";
-	chmod 0755, $prefix;
-	for my $d (qw(tmp tmp/body tmp/fastcgi tmp/proxy tmp/uwsgi tmp/scgi)) {
-		mkdir "$prefix/$d";
-	}
-	if ($> == 0) {
-		my (undef, undef, $uid, $gid) = getpwnam('www-data');
-		chown $uid, $gid, map { "$prefix/$_" }
-		    qw(tmp tmp/body tmp/fastcgi tmp/proxy tmp/uwsgi tmp/scgi)
-		    if defined $uid;
-	}
-	my $params = env_required('HOSTSCAN_SRCDIR')
-	    . '/nginx/hostscan_fastcgi_params';
-	open(my $pf, '>', "$prefix/hostscan_fastcgi_params")
-	    or die "HS: $prefix: $!\n";
-	print $pf slurp($params);
-	print $pf "\n$o{params_extra}\n" if defined $o{params_extra};
-	close $pf;
-	open(my $sf, '>', "$prefix/hostscan.conf") or die "HS: $prefix: $!\n";
-	print $sf render_site($socket, $port);
-	close $sf;
+	my @extra = defined $o{params_extra} ?
+	    ('--params-extra', $o{params_extra}) : ();
+	my ($rc, $out, $err) = run_cmd([env_required('HOSTSCAN_SRCDIR')
+	    . '/scripts/nginx-site', $prefix, $port, $socket, '--foreground',
+	    '--workers', 1, '--log-level', 'info', @extra]);
+	die "HS: scripts/nginx-site failed ($rc): $err\n" if $rc != 0;
 	my $conf = "$prefix/nginx.conf";
-	my $user = $> == 0 ? "user www-data;\n" : '';
-	open(my $cf, '>', $conf) or die "HS: $conf: $!\n";
-	print $cf <<"EOF";
-${user}worker_processes 1;
-daemon off;
-pid $prefix/nginx.pid;
-error_log $prefix/error.log info;
-events { worker_connections 1024; }
-http {
-	access_log $prefix/access.log;
-	client_body_temp_path $prefix/tmp/body;
-	fastcgi_temp_path $prefix/tmp/fastcgi;
-	proxy_temp_path $prefix/tmp/proxy;
-	uwsgi_temp_path $prefix/tmp/uwsgi;
-	scgi_temp_path $prefix/tmp/scgi;
-	include $prefix/hostscan.conf;
-}
-EOF
-	close $cf;
 	my $log = "$prefix/nginx.out";
 	my $pid = spawn_logged(['nginx', '-p', "$prefix/", '-e',
 	    "$prefix/error.log", '-c', $conf], $log);
