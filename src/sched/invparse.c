@@ -383,17 +383,20 @@ ip_next(struct inv_parse *p, const char **cur, const char *end)
 	return 1;
 }
 
-/* Splits s on sep into at most max fields, in place. */
+/*
+ * Splits s on sep into at most max fields, in place; the last keeps the
+ * rest of the line, separators and all.
+ */
 size_t
 ip_split(char *s, char sep, char **f, size_t max)
 {
 	size_t	 n = 0;
 
 	while (n < max) {
-		char	*q = strchr(s, sep);
+		char	*q;
 
 		f[n++] = s;
-		if (q == NULL)
+		if (n == max || (q = strchr(s, sep)) == NULL)
 			break;
 		*q = '\0';
 		s = q + 1;
