@@ -3,6 +3,7 @@
  * (t/data/inventory-*.txt, t/data/README says where each comes from):
  * every value a table row gets, as the parser gives it.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,27 +327,24 @@ slurp(const char *name, size_t *len)
 	return buf;
 }
 
-static const struct inv_user *
-user_named(const struct inventory *inv, const char *name)
+/* The first of n rows of size bytes whose name (the first member) is name. */
+static const void *
+row_named(const void *rows, size_t n, size_t size, const char *name)
 {
-	size_t	 i;
+	const char	*p = rows;
+	size_t		 i;
 
-	for (i = 0; i < inv->nusers; i++)
-		if (strcmp(inv->users[i].name, name) == 0)
-			return &inv->users[i];
+	for (i = 0; i < n; i++, p += size)
+		if (strcmp(*(char *const *)(const void *)p, name) == 0)
+			return p;
 	return NULL;
 }
 
-static const struct inv_group *
-group_named(const struct inventory *inv, const char *name)
-{
-	size_t	 i;
-
-	for (i = 0; i < inv->ngroups; i++)
-		if (strcmp(inv->groups[i].name, name) == 0)
-			return &inv->groups[i];
-	return NULL;
-}
+#define ROW_NAMED(arr, n, name)	row_named(arr, n, sizeof(*(arr)), name)
+_Static_assert(offsetof(struct inv_user, name) == 0 &&
+    offsetof(struct inv_group, name) == 0 &&
+    offsetof(struct inv_service, name) == 0 &&
+    offsetof(struct inv_package, name) == 0, "rows start with their name");
 
 static void
 check_users(const struct transcript *t, const struct inventory *inv)
@@ -358,7 +356,8 @@ check_users(const struct transcript *t, const struct inventory *inv)
 	is_int(nsuper, t->nsuperusers, "%s: SuperUsers", t->what);
 	for (i = 0; i < t->nwant_users; i++) {
 		const struct want_user	*w = &t->users[i];
-		const struct inv_user	*u = user_named(inv, w->name);
+		const struct inv_user	*u = ROW_NAMED(inv->users,
+		    inv->nusers, w->name);
 		const char		*pg;
 
 		if (!ok(u != NULL, "%s: user %s", t->what, w->name))
@@ -390,7 +389,8 @@ check_groups(const struct transcript *t, const struct inventory *inv)
 
 	for (i = 0; i < t->nwant_groups; i++) {
 		const struct want_group	*w = &t->groups[i];
-		const struct inv_group	*g = group_named(inv, w->name);
+		const struct inv_group	*g = ROW_NAMED(inv->groups,
+		    inv->ngroups, w->name);
 		char			 got[1024] = "";
 
 		if (!ok(g != NULL, "%s: group %s", t->what, w->name))
@@ -407,15 +407,13 @@ check_groups(const struct transcript *t, const struct inventory *inv)
 static void
 check_services(const struct transcript *t, const struct inventory *inv)
 {
-	size_t	 i, j;
+	size_t	 i;
 
 	for (i = 0; i < t->nwant_services; i++) {
 		const struct want_service *w = &t->services[i];
-		const struct inv_service *s = NULL;
+		const struct inv_service *s = ROW_NAMED(inv->services,
+		    inv->nservices, w->name);
 
-		for (j = 0; j < inv->nservices && s == NULL; j++)
-			if (strcmp(inv->services[j].name, w->name) == 0)
-				s = &inv->services[j];
 		if (!ok(s != NULL, "%s: service %s", t->what, w->name))
 			continue;
 		is_str(s->description, w->description, "%s: %s description",
@@ -457,15 +455,13 @@ check_tasks(const struct transcript *t, const struct inventory *inv)
 static void
 check_packages(const struct transcript *t, const struct inventory *inv)
 {
-	size_t	 i, j;
+	size_t	 i;
 
 	for (i = 0; i < t->nwant_packages; i++) {
 		const struct want_package *w = &t->packages[i];
-		const struct inv_package *k = NULL;
+		const struct inv_package *k = ROW_NAMED(inv->packages,
+		    inv->npackages, w->name);
 
-		for (j = 0; j < inv->npackages && k == NULL; j++)
-			if (strcmp(inv->packages[j].name, w->name) == 0)
-				k = &inv->packages[j];
 		if (!ok(k != NULL, "%s: package %s", t->what, w->name))
 			continue;
 		is_str(k->version, w->version, "%s: %s version", t->what,
