@@ -566,51 +566,14 @@ for my $p ('/api/v1/Nope', "/api/v1/HostScanJob/$job/Nope",
 
 # ---- scanned data: fixture rows written as the scheduler would ----
 
-sub uuid { return psql('SELECT gen_random_uuid()') }
-my $plat = psql(q{SELECT id FROM platform WHERE name = 'Linux'});
-my ($host, $host2, $fjob, $scan, $nokey, $u_root, $u_bob, $grp) =
-    map { uuid() } 1 .. 8;
-my $dns = "t95-$run.example.test";
-my $fp = 'SHA256:t95' . ('y' x 40);
-psql(<<"SQL");
-BEGIN;
-INSERT INTO host (id, name, dns_host_name, ip_address, os, version, ssh_port,
-    platform_id, credential_id, last_scan_start_at, last_scan_at,
-    host_connected)
-VALUES ('$host', 'web95', ${\ sql_quote($dns)}, '127.0.0.95', 'Debian GNU/Linux',
-    '12', 2295, '$plat', '$cred', now() - interval '1 minute', now(), true);
-INSERT INTO host (id, dns_host_name, ip_address, ssh_port)
-VALUES ('$host2', ${\ sql_quote("t95-nocred-$run.example.test")}, '127.0.0.96', 22);
-INSERT INTO host_scan_job (id, created_by) VALUES ('$fjob', 't95');
-INSERT INTO host_scan_host (id, job_id, ord, dns_host_name, ip_address,
-    credential_id, platform_id, ssh_port, state, host_id, name, version,
-    discovered_key_type, discovered_key, discovered_fingerprint,
-    status_description, failure_reason, time_started, time_finished)
-VALUES
-    ('$scan', '$fjob', 0, ${\ sql_quote($dns)}, '127.0.0.95', '$cred', '$plat',
-    2295, 2, '$host', 'web95', '12', 'ssh-ed25519',
-    'AAAAC3NzaC1lZDI1NTE5AAAAt95', '$fp', 'scanned', 0,
-    now() - interval '1 minute', now()),
-    ('$nokey', '$fjob', 1, ${\ sql_quote($dns)}, '127.0.0.95', '$cred', '$plat',
-    2295, 3, '$host', NULL, NULL, NULL, NULL, NULL, 'connection refused', 11,
-    now(), now());
-INSERT INTO scan_log (host_scan_host_id, attempt, level, step, message)
-VALUES ('$scan', 1, 'info', 'connect', 'connected to 127.0.0.95:2295'),
-    ('$scan', 1, 'warning', 'hostkey', 'host key trusted on first use');
-INSERT INTO host_user (id, host_id, host_scan_host_id, ord, name,
-    display_name, unix_id, unix_group_id, home_directory, shell, privilege,
-    password_changed_at, password_expires_at, is_disabled)
-VALUES ('$u_root', '$host', '$scan', 0, 'root', 'root', 0, 0, '/root',
-    '/bin/bash', 'SuperUser', '2026-01-02T00:00:00Z', NULL, false),
-    ('$u_bob', '$host', '$scan', 1, 'bob', NULL, 1001, 1001, '/home/bob',
-    '/bin/sh', 'LinuxUser', NULL, '2027-01-01T00:00:00Z', NULL);
-INSERT INTO host_group (id, host_id, host_scan_host_id, ord, name, unix_id)
-VALUES ('$grp', '$host', '$scan', 0, 'sudo', 27);
-INSERT INTO host_group_member (group_id, user_id, user_name, is_primary)
-VALUES ('$grp', '$u_bob', 'bob', false), ('$grp', NULL, 'ghost', false),
-    ('$grp', '$u_root', 'root', true);
-COMMIT;
-SQL
+my $seed = HS::seed_scan(tag => 't95', octet => 95, credential => $cred,
+    users => [{ name => 'bob', uid => 1001, gid => 1001, home => '/home/bob',
+	shell => '/bin/sh', privilege => 'LinuxUser',
+	expires => '2027-01-01T00:00:00Z' }],
+    members => [['bob', 0], ['ghost', 0], ['root', 1]]);
+my ($host, $host2, $fjob, $scan, $nokey, $grp, $fp) =
+    @$seed{qw(host host2 job scan nokey group fp)};
+my ($u_root, $u_bob) = @{$seed->{users}}{qw(root bob)};
 
 $r = call(GET => '/HostScanJob/Host', '/HostScanJob/Host?limit=1', 'page',
     token => $tok);

@@ -17,7 +17,7 @@
 _Static_assert(sizeof(((struct inv_parse *)0)->key) ==
     crypto_shorthash_KEYBYTES, "SipHash key size");
 
-/* Section names, in the order inventory.c's script prints them. */
+/* Section names, in the order inventory.sh prints them. */
 static const char *const sec_names[S__MAX] = {
 	"id", "os", "uname", "hostname", "passwd", "group", "shadow",
 	"units", "unitfiles", "timers", "cron", "packages", "done"
