@@ -283,17 +283,17 @@ int	 sid_unix_user(const char *sid, long long *uid);
  * idem.c: Idempotency-Key.  idem_start returns 1 when the handler should
  * queue its jobs (inside a transaction when the request has a key or
  * want_tx), 0 when it answered (a replay of the key's jobs, one object or
- * an array as many says, a 422, an error).  idem_commit records the jobs
- * (one HostScanJobStatus or an array) and commits; 0 after answering an
- * error and rolling back.  A handler that fails between the two calls
- * db_rollback.
+ * an array as many says, a 422, an error).  The handler then ends with
+ * idem_end: the jobs it queued (one HostScanJobStatus or an array) are
+ * recorded under the key, committed and answered; NULL (the handler
+ * answered an error) rolls back.
  */
 struct idem {
 	char	 key[HS_MAX_IDEM_KEY_LEN + 1];	/* "" when none was sent */
 	char	 fp[65];			/* hex BLAKE2b-256 */
 };
 int	 idem_start(struct req *, struct idem *, int many, int want_tx);
-int	 idem_commit(struct req *, struct idem *, const json_t *statuses);
+void	 idem_end(struct req *, struct idem *, const json_t *statuses);
 
 /* db.c: every SQL statement of the responder */
 enum stmt {

@@ -165,7 +165,11 @@ out:
 	return go_on;
 }
 
-int
+/*
+ * Records the jobs (one HostScanJobStatus or an array) under the key and
+ * commits; 0 after answering an error and rolling back.
+ */
+static int
 idem_commit(struct req *r, struct idem *ik, const json_t *statuses)
 {
 	const json_t	*one;
@@ -211,4 +215,13 @@ out:
 	free(lit);
 	free(ids);
 	return rc;
+}
+
+void
+idem_end(struct req *r, struct idem *ik, const json_t *statuses)
+{
+	if (statuses != NULL && idem_commit(r, ik, statuses))
+		reply_json(r, 200, statuses, NULL);
+	else
+		db_rollback(r->w);
 }

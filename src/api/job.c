@@ -205,24 +205,20 @@ ou_errors(const json_t *names, const json_t *errors)
 /*
  * Queues items as one job and answers with its status, or with the 400 of
  * their problems (said of names, the body of OuMapping, when not NULL);
- * ends the transaction idem_start began.
+ * ends what idem_start began.
  */
 static void
 post_items(struct req *r, struct idem *ik, const json_t *items,
     const json_t *names)
 {
 	json_t		*errors = json_object(), *answer = NULL, *status = NULL;
-	enum api_err	 e;
 
-	if ((e = queue_items(r, items, errors, &status)) == API_VALIDATION) {
+	if (queue_items(r, items, errors, &status) == API_VALIDATION) {
 		answer = names != NULL ? ou_errors(names, errors) :
 		    json_incref(errors);
 		reply_problem(r, API_VALIDATION, NULL, answer);
 	}
-	if (e != API_OK || !idem_commit(r, ik, status))
-		db_rollback(r->w);
-	else
-		reply_json(r, 200, status, NULL);
+	idem_end(r, ik, status);
 	json_decref(status);
 	json_decref(answer);
 	json_decref(errors);

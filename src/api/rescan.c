@@ -173,10 +173,8 @@ rescan_post(struct req *r, const char *id, enum api_err not_found,
 		reply_problem(r, API_VALIDATION, NULL, errors);
 		goto fail;
 	}
-	if ((status = rescan_one(r, rec, i, source)) == NULL ||
-	    !idem_commit(r, &ik, status))
-		goto fail;
-	reply_json(r, 200, status, NULL);
+	status = rescan_one(r, rec, i, source);
+	idem_end(r, &ik, status);
 	goto out;
 fail:
 	db_rollback(r->w);
@@ -306,13 +304,14 @@ h_rescan_multi(struct req *r, const char *arg)
 	out = json_array();
 	json_array_foreach(ids, i, v) {
 		row = find_record(ix, json_string_value(v));
-		if ((st = rescan_one(r, rec, row, "ByHostId")) == NULL)
-			goto fail;
+		if ((st = rescan_one(r, rec, row, "ByHostId")) == NULL) {
+			json_decref(out);
+			out = NULL;
+			break;
+		}
 		json_array_append_new(out, st);
 	}
-	if (!idem_commit(r, &ik, out))
-		goto fail;
-	reply_json(r, 200, out, NULL);
+	idem_end(r, &ik, out);
 	goto out;
 fail:
 	db_rollback(r->w);
