@@ -165,6 +165,7 @@ for my $k (grep { /\AGET / } sort keys %ops) {
 	    M_DELETE => ['DELETE'], M_PUT => ['PUT']);
 	while ($src =~ /\{\s*"(\/[^"]*)",\s*(M_[A-Z_| ]+?),/g) {
 		my ($pat, $m) = ($1, $2);
+		$pat =~ s/\{[^}]+\}/{id}/g;
 		for my $b (split /\s*\|\s*/, $m) {
 			$code{"$_ $pat"} = 1 for @{$bits{$b} // ["?$b"]};
 		}
@@ -651,6 +652,57 @@ $r = call(HEAD => '/HostScanJob/Group/{id}', "/HostScanJob/Group/$grp",
     'group', token => $tok);
 expect($r, 200, 'HEAD /HostScanJob/Group/{id}');
 
+# A host's services, scheduled tasks and software (rows of every kind the
+# columns allow: nulls, timer times), and users by SID.
+HS::seed_inventory($seed, services => 3, tasks => 2, software => 2);
+for my $sec (qw(Services ScheduledTasks Software)) {
+	my $doc = "/HostScanJob/Host/{hostScanHostId}/$sec";
+	my $real = "/HostScanJob/Host/$scan/$sec";
+	$r = call(GET => $doc, "$real?limit=1", 'page', token => $tok);
+	expect($r, 200, "GET .../$sec?limit=1");
+	like(header_value($r, 'Link') // '', qr/rel="next"/,
+	    "$sec: next page linked");
+	$r = call(GET => $doc, $real, 'all', token => $tok);
+	expect($r, 200, "GET .../$sec");
+	$r = call(GET => $doc, "/HostScanJob/Host/$NOPE/$sec", 'unknown',
+	    token => $tok);
+	expect($r, 404, "GET .../$sec of an unknown scan");
+	$r = call(GET => $doc, "$real?after=x", 'bad after', token => $tok);
+	expect($r, 400, "GET .../$sec?after=x");
+	$r = call(GET => $doc, $real, 'no token');
+	expect($r, 401, "GET .../$sec without a token");
+	$r = call(GET => $doc, $real, 'User role', token => $user_tok);
+	expect($r, 403, "GET .../$sec with a User token");
+	$r = call(HEAD => $doc, "$real?limit=1", 'page', token => $tok);
+	expect($r, 200, "HEAD .../$sec?limit=1");
+	$r = call(HEAD => $doc, "/HostScanJob/Host/$NOPE/$sec", 'unknown',
+	    token => $tok);
+	expect($r, 404, "HEAD .../$sec of an unknown scan");
+}
+$r = call(GET => '/HostScanJob/User/SID/{sid}',
+    '/HostScanJob/User/SID/S-1-22-1-1001', 'Unix user', token => $tok);
+expect($r, 200, 'GET /HostScanJob/User/SID/S-1-22-1-1001');
+ok((grep { ($_->{id} // '') eq $u_bob } @{$r->{json} // []}),
+    'bob is among the users with uid 1001');
+$r = call(GET => '/HostScanJob/User/SID/{sid}',
+    '/HostScanJob/User/SID/S-1-22-1-0?limit=1', 'root, one page',
+    token => $tok);
+expect($r, 200, 'GET /HostScanJob/User/SID/S-1-22-1-0?limit=1');
+$r = call(GET => '/HostScanJob/User/SID/{sid}',
+    '/HostScanJob/User/SID/S-1-5-21-1-2-3-500', 'Windows SID',
+    token => $tok);
+expect($r, 200, 'GET /HostScanJob/User/SID/{a Windows SID}');
+is_deeply($r->{json}, [], 'a Windows SID: no scanned user');
+$r = call(GET => '/HostScanJob/User/SID/{sid}',
+    '/HostScanJob/User/SID/root', 'not a SID', token => $tok);
+expect($r, 400, 'GET /HostScanJob/User/SID/root');
+$r = call(GET => '/HostScanJob/User/SID/{sid}',
+    '/HostScanJob/User/SID/S-1-22-1-0', 'no token');
+expect($r, 401, 'GET /HostScanJob/User/SID/{sid} without a token');
+$r = call(HEAD => '/HostScanJob/User/SID/{sid}',
+    '/HostScanJob/User/SID/S-1-22-1-0', 'root', token => $tok);
+expect($r, 200, 'HEAD /HostScanJob/User/SID/S-1-22-1-0');
+
 # ---- re-scans ----
 
 $r = call(POST => '/HostScanJob/ByHostId/{hostId}', "/HostScanJob/ByHostId/$host",
@@ -686,7 +738,43 @@ $r = call(POST => '/HostScanJob/ByHostIdMultiple',
     '/HostScanJob/ByHostIdMultiple', 'text/plain', token => $tok,
     body => "[\"$host\"]", headers => {'Content-Type' => 'text/plain'});
 expect($r, 415, 'POST ByHostIdMultiple as text/plain');
-api(DELETE => "/api/v1/HostScanJob/$_", token => $tok) for $rescan, @multi;
+$r = call(POST => '/HostScanJob/{id}', "/HostScanJob/$host", 'scan now',
+    token => $tok);
+expect($r, 200, 'POST /HostScanJob/{managedResourceId}');
+my $now = ($r->{json} // {})->{id} // $NOPE;
+$r = call(POST => '/HostScanJob/{id}', "/HostScanJob/$NOPE", 'unknown',
+    token => $tok);
+expect($r, 400, 'POST /HostScanJob/{no host record}');
+$r = call(POST => '/HostScanJob/{id}', "/HostScanJob/$host2",
+    'no credential', token => $tok);
+expect($r, 409, 'POST /HostScanJob/{host without a credential}');
+$r = call(POST => '/HostScanJob/{id}', "/HostScanJob/$host", 'User role',
+    token => $user_tok);
+expect($r, 403, 'POST /HostScanJob/{id} with a User token');
+
+$r = call(POST => '/HostScanJob/OuMapping/{credentialId}',
+    "/HostScanJob/OuMapping/$cred", 'two names', token => $tok,
+    json => ["ou1.t95-$run.example.test", "ou2.t95-$run.example.test"]);
+expect($r, 200, 'POST /HostScanJob/OuMapping/{credentialId}');
+my $ou = ($r->{json} // {})->{id} // $NOPE;
+$r = call(POST => '/HostScanJob/OuMapping/{credentialId}',
+    "/HostScanJob/OuMapping/$cred", 'bad names', token => $tok,
+    json => ['-bad-', 5]);
+expect($r, 400, 'POST OuMapping with bad names');
+$r = call(POST => '/HostScanJob/OuMapping/{credentialId}',
+    "/HostScanJob/OuMapping/$NOPE", 'unknown credential', token => $tok,
+    json => ["ou3.t95-$run.example.test"]);
+expect($r, 400, 'POST OuMapping with an unknown credential');
+$r = call(POST => '/HostScanJob/OuMapping/{credentialId}',
+    "/HostScanJob/OuMapping/$cred", 'text/plain', token => $tok,
+    body => '["a.example.test"]',
+    headers => {'Content-Type' => 'text/plain'});
+expect($r, 415, 'POST OuMapping as text/plain');
+$r = call(POST => '/HostScanJob/OuMapping/{credentialId}',
+    "/HostScanJob/OuMapping/$cred", 'no token', json => ['a.example.test']);
+expect($r, 401, 'POST OuMapping without a token');
+api(DELETE => "/api/v1/HostScanJob/$_", token => $tok)
+    for $rescan, @multi, $now, $ou;
 
 # ---- ValidateImportedCSV ----
 {

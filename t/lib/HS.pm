@@ -36,7 +36,7 @@ our @EXPORT = qw(need_services api token token_jti sign decode_payload ctl
     stop_responder nginx_for_socket stop_nginx);
 our @EXPORT_OK = qw(run_cmd free_port scratch_dir sql_quote child_pids
     wait_exit env_required note_secret note_secret_source time_scale
-    scaled seed_scan);
+    scaled seed_scan seed_inventory);
 
 my $JSON = JSON::PP->new->utf8->allow_nonref->canonical;
 my $ZERO_UUID = '00000000-0000-0000-0000-000000000000';
@@ -389,6 +389,49 @@ $members
 COMMIT;
 SQL
 	return \%s;
+}
+
+# seed_inventory($seed, services => N, tasks => N, software => N)
+# The services, scheduled tasks and installed software of seed_scan's host
+# record, as its scan "scan" stored them: item i of each is named by its
+# index (svc<i>.service, /usr/local/bin/job<i>, pkg<i>) and varies the
+# columns that may be null.  Returns { services => [ids], tasks => [ids],
+# software => [ids] }, each in the order written.
+sub seed_inventory {
+	my ($seed, %o) = @_;
+	my ($host, $scan) = ("'$seed->{host}'", "'$seed->{scan}'");
+	my %n = map { $_ => $o{$_} // 0 } qw(services tasks software);
+	my %ids;
+	for my $k (sort keys %n) {
+		$ids{$k} = [$n{$k} ? split(/\n/, psql('SELECT gen_random_uuid() '
+		    . "FROM generate_series(1, $n{$k})")) : ()];
+	}
+	my @start = ('Automatic', 'Manual', 'Disabled');
+	my @rows;
+	push @rows, 'INSERT INTO host_service (id, host_id, host_scan_host_id, '
+	    . 'ord, name, display_name, description, start_type, user_name, '
+	    . "binary_path_name) VALUES\n" . join(",\n", map {
+		"('$ids{services}[$_]', $host, $scan, $_, 'svc$_.service', NULL, "
+		. ($_ % 2 ? 'NULL' : "'Service $_'") . ", '$start[$_ % 3]', "
+		. ($_ % 2 ? "'svc$_'" : "'root'") . ", '/usr/sbin/svc$_ -f')"
+	    } 0 .. $n{services} - 1) . ';' if $n{services};
+	push @rows, 'INSERT INTO host_scheduled_task (id, host_id, '
+	    . 'host_scan_host_id, ord, name, task_path, user_name, description, '
+	    . "source, next_run_at, last_run_at) VALUES\n" . join(",\n", map {
+		"('$ids{tasks}[$_]', $host, $scan, $_, '/usr/local/bin/job$_', "
+		. ($_ % 2 ? "'/lib/systemd/system/job$_.timer', 'root', "
+		    . "'OnCalendar=daily', 'systemd-timer', "
+		    . "'2030-01-02T03:04:05Z', '2026-01-02T03:04:05Z'" :
+		    "'/etc/crontab', 'root', '$_ 3 * * *', 'cron', NULL, NULL")
+		. ')'
+	    } 0 .. $n{tasks} - 1) . ';' if $n{tasks};
+	push @rows, 'INSERT INTO host_software (id, host_id, host_scan_host_id, '
+	    . "ord, name, version, description) VALUES\n" . join(",\n", map {
+		"('$ids{software}[$_]', $host, $scan, $_, 'pkg$_', "
+		. ($_ % 2 ? "NULL, NULL" : "'1.$_-1', 'Package $_'") . ')'
+	    } 0 .. $n{software} - 1) . ';' if $n{software};
+	psql(join("\n", 'BEGIN;', @rows, 'COMMIT;')) if @rows;
+	return \%ids;
 }
 
 sub host_item {
