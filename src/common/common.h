@@ -1,7 +1,7 @@
 /*
  * What the responder, the scheduler and the CLI share: configuration,
- * logging, numbers and time, base64url, PASETO/PASERK tokens, credential
- * secrets and scopes, and the request validation table.
+ * logging, numbers, UTF-8 and time, base64url, PASETO/PASERK tokens,
+ * credential secrets and scopes, and the request validation table.
  */
 #ifndef HS_COMMON_H
 #define HS_COMMON_H
@@ -35,10 +35,50 @@ char	*hs_strdup(const char *s);	/* aborts on allocation failure */
 void	*hs_xmalloc(size_t n);		/* aborts on allocation failure */
 /* Reads a whole file up to max bytes; NUL-terminates. NULL + errno on error. */
 char	*hs_read_file(const char *path, size_t max, size_t *len);
+/* The value of a hexadecimal digit, either case; -1 for any other byte. */
+int	 hs_hexval(int c);
+/* A limit's decimal literal as a string, for SQL and messages. */
+#define HS_STR_(x)	#x
+#define HS_STR(x)	HS_STR_(x)
 /* Lower-case canonical uuid check: "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx". */
 int	 hs_is_uuid(const char *s);
 /* Writes 36 chars + NUL of a random version-4 uuid. */
 void	 hs_uuid_random(char out[HS_UUID_LEN + 1]);
+
+/* ---- utf8.c: one decoder; a policy for each kind of caller ---- */
+
+/*
+ * The character at s, of which n bytes may be read (SIZE_MAX for a C
+ * string: a NUL ends any sequence): its length, 1 to 4, with the code
+ * point in *cp; 0 when s does not start with a well-formed character
+ * (overlong forms, surrogates, code points above U+10FFFF, stray or
+ * missing continuation bytes).
+ */
+size_t	 hs_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+/* 1 when s[0..n) is well-formed UTF-8 (NUL and controls allowed). */
+int	 hs_utf8_valid(const char *s, size_t n);
+/* Characters in s[0..n), each byte of a malformed sequence one. */
+size_t	 hs_utf8_chars(const char *s, size_t n);
+/*
+ * The characters of s when it is well-formed UTF-8 free of C0 and C1
+ * controls and DEL, else -1: names and subjects that end up in tables,
+ * JSON and log lines.
+ */
+long	 hs_utf8_text_len(const char *s);
+/*
+ * For a terminal: s into dst (size bytes, always NUL-terminated), every
+ * control and every byte of a malformed sequence as '?', cut at a
+ * character boundary when dst is full.  Returns the characters written:
+ * the columns, near enough.
+ */
+size_t	 hs_utf8_clean(char *dst, size_t size, const char *s);
+/* Ends s after at most chars characters (malformed bytes count one). */
+void	 hs_utf8_cut(char *s, size_t chars);
+/*
+ * For storage, in place: every byte of a malformed sequence and every C0
+ * control but tab, and DEL, become '?', so PostgreSQL and JSON take it.
+ */
+void	 hs_utf8_scrub(char *s);
 
 /* ---- time.c ---- */
 

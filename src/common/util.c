@@ -149,6 +149,18 @@ fail:
 }
 
 int
+hs_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
 hs_is_uuid(const char *s)
 {
 	size_t	 i;

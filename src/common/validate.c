@@ -64,18 +64,6 @@ _Static_assert(NELEM(hs_certificate_type_names) == HS_N_CERTIFICATE_TYPE,
 #define NORM_MAX	(HS_MAX_DNS_NAME_LEN + 1)
 
 static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 ascii_lower(int c)
 {
 	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
@@ -252,7 +240,7 @@ norm_thumbprint(const char *s, char *norm, size_t normsize)
 			if (i % 3 == 2) {
 				if (p[i] != ':')
 					return MSG_THUMB;
-			} else if (hexval((unsigned char)p[i]) == -1)
+			} else if (hs_hexval((unsigned char)p[i]) == -1)
 				return MSG_THUMB;
 			buf[4 + i] = (char)ascii_lower((unsigned char)p[i]);
 		}
@@ -265,7 +253,7 @@ norm_thumbprint(const char *s, char *norm, size_t normsize)
 				p += 2;
 				continue;
 			}
-			if (hexval((unsigned char)*p) == -1 ||
+			if (hs_hexval((unsigned char)*p) == -1 ||
 			    n == SHA1_HEX_LEN)
 				return MSG_THUMB;
 			buf[n++] = (char)(*p >= 'a' && *p <= 'f' ?
@@ -456,18 +444,6 @@ json_types(const json_t *v)
 	}
 }
 
-/* Lengths are in characters as the client counts them: code points. */
-static size_t
-utf8_chars(const char *s, size_t len)
-{
-	size_t	 i, n = 0;
-
-	for (i = 0; i < len; i++)
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
 static void
 set_string(struct item *it, int f, const json_t *v, struct hs_host_req *r)
 {
@@ -481,8 +457,9 @@ set_string(struct item *it, int f, const json_t *v, struct hs_host_req *r)
 		item_error(it, f, MSG_NUL);
 		bad = 1;
 	}
+	/* Lengths are in characters as the client counts them: code points. */
 	if (fd->maxlen > 0 && len > fd->maxlen &&
-	    utf8_chars(s, len) > fd->maxlen) {
+	    hs_utf8_chars(s, len) > fd->maxlen) {
 		snprintf(buf, sizeof(buf), "must be at most %zu characters",
 		    fd->maxlen);
 		item_error(it, f, buf);

@@ -192,10 +192,10 @@ cred_add(struct ctl *ctl, int argc, char **argv)
 	if (name == NULL || user == NULL || scope_text == NULL)
 		return ctl_usage_err("credential add: --name, --username and "
 		    "--scope are required (--scope any allows every host)");
-	if ((n = ctl_text_len(name)) < 1 || n > CRED_NAME_MAX)
+	if ((n = hs_utf8_text_len(name)) < 1 || n > CRED_NAME_MAX)
 		return ctl_usage_err("--name: 1 to %d characters of UTF-8 "
 		    "text without control characters", CRED_NAME_MAX);
-	if ((n = ctl_text_len(user)) < 1 || n > CRED_USERNAME_MAX)
+	if ((n = hs_utf8_text_len(user)) < 1 || n > CRED_USERNAME_MAX)
 		return ctl_usage_err("--username: 1 to %d characters of UTF-8 "
 		    "text without control characters", CRED_USERNAME_MAX);
 	if ((scope = scope_arg("credential add", scope_text)) == NULL)
@@ -281,7 +281,7 @@ out:
 size_t
 ctl_cell_width(const char *s)
 {
-	long	 n = ctl_text_len(s);
+	long	 n = hs_utf8_text_len(s);
 	size_t	 i, w = 0;
 
 	if (n >= 0)

@@ -47,12 +47,6 @@ int	 ctl_usage_err(const char *, ...) __attribute__((format(printf, 1, 2)));
 int	 ctl_bad_option(const char *cmd, int ch, int argc, char **argv);
 
 /*
- * The number of characters of s when it is valid UTF-8 free of control
- * characters, else -1.
- */
-long	 ctl_text_len(const char *s);
-
-/*
  * Connects with admin_database (empty: libpq defaults and the PG*
  * environment).  NULL after saying why.
  */

@@ -349,12 +349,12 @@ token_issue(struct ctl *ctl, int argc, char **argv)
 	}
 	if ((rc = parse_roles(rolelist, roles, &nroles)) != CTL_OK)
 		goto out;
-	if (ctl_text_len(sub) < 1 || strlen(sub) > HS_MAX_CLAIM_LEN) {
+	if (hs_utf8_text_len(sub) < 1 || strlen(sub) > HS_MAX_CLAIM_LEN) {
 		rc = ctl_usage_err("--sub: 1 to %d bytes of UTF-8 text without "
 		    "control characters", HS_MAX_CLAIM_LEN);
 		goto out;
 	}
-	if (name != NULL && (ctl_text_len(name) < 0 ||
+	if (name != NULL && (hs_utf8_text_len(name) < 0 ||
 	    strlen(name) > HS_MAX_CLAIM_LEN)) {
 		rc = ctl_usage_err("--name: at most %d bytes of UTF-8 text "
 		    "without control characters", HS_MAX_CLAIM_LEN);
@@ -453,7 +453,7 @@ token_revoke(struct ctl *ctl, int argc, char **argv)
 	if (argc - optind != 1)
 		return ctl_usage_err("token revoke: give exactly one JTI");
 	jti = argv[optind];
-	if (ctl_text_len(jti) < 1 || strlen(jti) > HS_MAX_CLAIM_LEN)
+	if (hs_utf8_text_len(jti) < 1 || strlen(jti) > HS_MAX_CLAIM_LEN)
 		return ctl_usage_err("token revoke: a jti is 1 to %d bytes of "
 		    "text", HS_MAX_CLAIM_LEN);
 	if ((conn = ctl_db_connect(ctl)) == NULL)

@@ -178,55 +178,11 @@ ctl_bad_option(const char *cmd, int ch, int argc, char **argv)
 	return ctl_usage_err("%s%sunknown option %s", cmd, sep, arg);
 }
 
-/*
- * Names and subjects end up in tables, JSON and log lines: strict UTF-8
- * (no overlong forms, no surrogates) and no C0/C1 controls.
- */
-long
-ctl_text_len(const char *s)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	unsigned long		 c;
-	size_t			 k, i;
-	long			 n = 0;
-
-	while (*p != '\0') {
-		if (*p < 0x80) {
-			c = *p;
-			k = 1;
-		} else if ((*p & 0xe0) == 0xc0) {
-			c = *p & 0x1f;
-			k = 2;
-		} else if ((*p & 0xf0) == 0xe0) {
-			c = *p & 0x0f;
-			k = 3;
-		} else if ((*p & 0xf8) == 0xf0) {
-			c = *p & 0x07;
-			k = 4;
-		} else
-			return -1;
-		for (i = 1; i < k; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return -1;
-			c = c << 6 | (p[i] & 0x3f);
-		}
-		if ((k == 2 && c < 0x80) || (k == 3 && c < 0x800) ||
-		    (k == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-		    (c >= 0xd800 && c <= 0xdfff))
-			return -1;
-		if (c < 0x20 || (c >= 0x7f && c < 0xa0))
-			return -1;
-		p += k;
-		n++;
-	}
-	return n;
-}
-
 /* Characters of a table cell ("-" when empty). */
 static size_t
 cell_width(const char *s)
 {
-	long	 n = ctl_text_len(s);
+	long	 n = hs_utf8_text_len(s);
 
 	return *s == '\0' ? 1 : n >= 0 ? (size_t)n : strlen(s);
 }

@@ -48,7 +48,7 @@ static const char sql_session_revoke_user[] =
 static int
 check_text(const char *cmd, const char *what, const char *s, size_t max)
 {
-	if (ctl_text_len(s) < 1 || strlen(s) > max)
+	if (hs_utf8_text_len(s) < 1 || strlen(s) > max)
 		return ctl_usage_err("%s: %s is 1 to %zu bytes of text", cmd,
 		    what, max);
 	return CTL_OK;

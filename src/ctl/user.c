@@ -63,7 +63,7 @@ cfg_name(const struct ctl *ctl)
 static int
 check_name(const char *cmd, const char *name)
 {
-	long	 n = ctl_text_len(name);
+	long	 n = hs_utf8_text_len(name);
 
 	if (n < 1 || n > HS_MAX_USER_NAME_CHARS)
 		return ctl_usage_err("%s: a user name is 1 to %d characters of "

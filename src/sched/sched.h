@@ -379,8 +379,6 @@ void	 inv_mem_give(struct inventory *, size_t n);
 /* 1 when the deadline passed or the stop flag is set (why is written). */
 int	 inv_interrupted(const struct inv_limits *, struct inventory *,
 	    const char *during, int *rc);
-/* Replaces bad UTF-8 and control characters but tab with '?', in place. */
-void	 utf8_scrub(char *);
 double	 inv_mono(void);
 
 /*
