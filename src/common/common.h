@@ -118,8 +118,7 @@ struct hs_config {
 	char	*signing_key;		/* k4.secret; env HOSTSCAN_SIGNING_KEY */
 	char	*master_key;		/* credential keys; env HOSTSCAN_MASTER_KEY */
 	char	*sql_dir;		/* migrations; env HOSTSCAN_SQL_DIR */
-	char	*api_url;		/* import-csv; env HOSTSCAN_URL; NULL:
-					   HS_DEFAULT_API_URL */
+	char	*api_url;		/* import-csv; env HOSTSCAN_URL */
 	char	*token_issuer;		/* NULL: not set, not checked */
 	char	*token_audience;	/* NULL: not set, not checked */
 	char	*listen;		/* "unix:/path" or "host:port" */
@@ -139,14 +138,14 @@ struct hs_config {
 	long	 shutdown_grace;
 	int	 log_requests;
 	enum hs_log_level log_level;
-	/* hostscand; 0 = the scheduler's built-in default (src/sched/sched.h) */
+	/* hostscand; its command-line options set them too */
 	long	 sched_workers;
 	long	 lease_seconds;
 	long	 host_timeout;
 	long	 step_timeout;
 	long	 max_attempts;
 	long	 sched_db_connections;
-	long	 retry_backoff_seconds;	/* -1 = default */
+	long	 retry_backoff_seconds;
 	long	 scan_max_bytes;	/* memory one scan may hold */
 	/* sign-in (src/api/signin.c, hostscanctl user) */
 	char	*totp_key;		/* keys of the TOTP secrets */
@@ -157,13 +156,46 @@ struct hs_config {
 	long	 signin_lockout;
 };
 
+/*
+ * One row per key of hostscan.conf: its type, field, default and bounds,
+ * the one place they are written (config.c; the numbers are named in
+ * hslimits.h).  The parser, the defaults, the bounds checks and their
+ * messages, and hostscand's command line all read the rows.
+ */
+enum hs_config_kind {
+	HS_CONF_STR,		/* char *; "" means not set */
+	HS_CONF_LONG,		/* long, decimal, in [min, max] */
+	HS_CONF_OCTAL,		/* long, octal (a file mode), in [min, max] */
+	HS_CONF_BOOL,		/* int: yes/no, true/false, on/off, 1/0 */
+	HS_CONF_LEVEL		/* enum hs_log_level by name */
+};
+struct hs_config_key {
+	const char		*name;
+	enum hs_config_kind	 kind;
+	size_t			 off;		/* of the field in hs_config */
+	long long		 def, min, max;	/* all but strings */
+	const char		*defstr;	/* a string's default, or NULL */
+};
+extern const struct hs_config_key hs_config_keys[];
+extern const size_t hs_config_nkeys;
+
 /* The config path: arg, else $HOSTSCAN_CONFIG, else SYSCONFDIR/hostscan/hostscan.conf. */
 const char *hs_config_path(const char *arg);
+/* Every number, flag and level at its row's default; strings NULL. */
 void	 hs_config_defaults(struct hs_config *c);
+/* The row of a key, or NULL. */
+const struct hs_config_key *hs_config_key(const char *name);
 /*
- * Loads "key = value" lines (# comments) over the defaults, then applies
- * the environment overrides named above.  A missing file is an error only
- * when required is set.  Returns 0, or -1 with a message in err.
+ * Sets one key from its text as a line of the file does, checked by its
+ * row.  Returns 0, or -1 with "KEY: why" (or "unknown key") in err.
+ */
+int	 hs_config_set(struct hs_config *c, const char *key, const char *val,
+	    char *err, size_t errlen);
+/*
+ * Loads "key = value" lines (# comments) over the defaults, applies the
+ * environment overrides named above, then the string defaults to keys
+ * left unset.  A missing file is an error only when required is set.
+ * Returns 0, or -1 with a message in err.
  */
 int	 hs_config_load(struct hs_config *c, const char *path, int required,
 	    char *err, size_t errlen);
