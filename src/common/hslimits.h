@@ -128,6 +128,12 @@
 #define HS_MAX_LOGIN_BYTES		256	/* signinBody Login: 64 UTF-8 chars */
 #define HS_MAX_PASSWORD_BYTES		1024	/* signinBody Password */
 #define HS_MAX_IDEM_KEY_LEN		255	/* Idempotency-Key header */
+/* How long an Idempotency-Key is remembered (a plain number: SQL uses it). */
+#define HS_IDEM_KEY_HOURS		24
+/* Lines of a scan's log one results request returns (a plain number). */
+#define HS_SCAN_LOG_MAX_LINES		10000
+/* Connections the kernel queues for the responder's listening socket. */
+#define HS_LISTEN_BACKLOG		1024
 /* A credential's scope (sql/008): its text and its entries. */
 #define HS_MAX_SCOPE_BYTES		4096
 #define HS_MAX_SCOPE_ENTRIES		256

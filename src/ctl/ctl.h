@@ -6,8 +6,11 @@
 
 #include <libpq-fe.h>
 
-/* Exit statuses: a runtime failure is 1, a wrong command line 2. */
-enum { CTL_OK = 0, CTL_ERR = 1, CTL_USAGE = 2 };
+/*
+ * Exit statuses: a runtime failure is 1, a wrong command line 2; job
+ * watch of a job that does not exist is 3.
+ */
+enum { CTL_OK = 0, CTL_ERR = 1, CTL_USAGE = 2, CTL_NO_JOB = 3 };
 
 struct ctl {
 	struct hs_config	 cfg;

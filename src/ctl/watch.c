@@ -19,9 +19,6 @@
 #include "common.h"
 #include "ctl.h"
 
-/* Exit status of job watch when the job does not exist. */
-#define WATCH_UNKNOWN		3
-
 #define WATCH_INTERVAL_MAX	3600
 /* A job holds at most max_hosts_per_request hosts; this is a backstop. */
 #define WATCH_HOSTS_MAX		1000000
@@ -351,7 +348,7 @@ ctl_watch(struct ctl *ctl, const char *job, long long interval)
 	switch (job_exists(conn, job)) {
 	case 0:
 		ctl_warn("job watch: no job %s", job);
-		rc = WATCH_UNKNOWN;
+		rc = CTL_NO_JOB;
 		goto out;
 	case 1:
 		break;
