@@ -35,13 +35,10 @@ _Static_assert(NELEM(hs_trust_action_names) == HS_N_TRUST_ACTION,
 _Static_assert(NELEM(hs_certificate_type_names) == HS_N_CERTIFICATE_TYPE,
     "CertificateType names");
 
-#define STR_(x)		#x
-#define STR(x)		STR_(x)
-
 #define MSG_DNS		"must be an RFC 1123 host name: dot-separated labels " \
 			"of 1-63 letters, digits or '-', not starting or " \
 			"ending with '-'"
-#define MSG_DNS_LEN	"must be at most " STR(HS_MAX_DNS_NAME_LEN) " characters"
+#define MSG_DNS_LEN	"must be at most " HS_STR(HS_MAX_DNS_NAME_LEN) " characters"
 #define MSG_IP		"must be an IPv4 or IPv6 address"
 #define MSG_UUID	"must be a uuid"
 #define MSG_THUMB	"must be SHA256:<base64>, MD5:xx:xx:..., or a " \

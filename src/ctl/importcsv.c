@@ -567,11 +567,8 @@ ctl_import_csv(struct ctl *ctl, int argc, char **argv)
 		case 'w':
 			watch = 1;
 			break;
-		case 'h':
-			ctl_usage(stdout);
-			return CTL_OK;
 		default:
-			return ctl_bad_option("import-csv", ch, argc, argv);
+			return ctl_option_default("import-csv", ch, argc, argv);
 		}
 	if (optind + 1 != argc)
 		return ctl_usage_err("import-csv: give one FILE");

@@ -280,11 +280,8 @@ ctl_migrate(struct ctl *ctl, int argc, char **argv)
 		case 'd':
 			dir = optarg;
 			break;
-		case 'h':
-			ctl_usage(stdout);
-			return CTL_OK;
 		default:
-			return ctl_bad_option("migrate", ch, argc, argv);
+			return ctl_option_default("migrate", ch, argc, argv);
 		}
 	if (optind != argc)
 		return ctl_usage_err("migrate: unexpected argument \"%s\"",

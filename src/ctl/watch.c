@@ -315,11 +315,8 @@ job_watch(struct ctl *ctl, int argc, char **argv)
 				    "is %s (1 to %d seconds)", errstr,
 				    WATCH_INTERVAL_MAX);
 			break;
-		case 'h':
-			ctl_usage(stdout);
-			return CTL_OK;
 		default:
-			return ctl_bad_option("job watch", ch, argc, argv);
+			return ctl_option_default("job watch", ch, argc, argv);
 		}
 	if (optind + 1 != argc)
 		return ctl_usage_err("job watch: give one job ID");
