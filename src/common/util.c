@@ -1,3 +1,4 @@
+/* Numbers and strings: range-checked parsing, bounded copies, files, uuids. */
 #include <sys/stat.h>
 
 #include <ctype.h>

@@ -1,3 +1,4 @@
+/* HostScanJobRequest validation: one table of fields and their pure checks. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 

@@ -1,4 +1,4 @@
-/* hostscanctl: the command table, usage and errors, and the database helpers. */
+/* hostscanctl: the command table, usage, errors and the database helpers. */
 #include "config.h"
 
 #include <getopt.h>

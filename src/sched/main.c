@@ -1,4 +1,4 @@
-/* hostscand: the command line and the configuration, then the queue until SIGTERM. */
+/* hostscand: its command line and configuration, then the queue to SIGTERM. */
 #include <sys/resource.h>
 
 #include <errno.h>
