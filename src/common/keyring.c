@@ -1,4 +1,4 @@
-/* The keyring: the k4.public keys tokens are accepted from, reread on change. */
+/* The keyring: the public keys tokens may be signed with, reread on change. */
 #include <sys/stat.h>
 
 #include <errno.h>
