@@ -118,19 +118,21 @@ const struct db_stmt db_stmts[ST__MAX] = {
 	 * the key (new, or its old claim expired).  No row: a live claim
 	 * exists; a concurrent claimer waits here until the owner ends.
 	 * Each claim also deletes a few expired keys, so the table stays
-	 * as small as the last 24 hours.
+	 * as small as the keys of the last HS_IDEM_KEY_HOURS hours.
 	 */
 	[ST_IDEM_CLAIM] = { "idem_claim",
 	    "WITH gc AS (DELETE FROM idempotency_key WHERE ctid IN ("
 	    "  SELECT ctid FROM idempotency_key"
-	    "  WHERE created_at < now() - interval '24 hours'"
+	    "  WHERE created_at < now()"
+	    "  - interval '" HS_STR(HS_IDEM_KEY_HOURS) " hours'"
 	    "  AND (sub, key) <> ($1, $2)"
 	    "  ORDER BY created_at LIMIT 16 FOR UPDATE SKIP LOCKED))"
 	    " INSERT INTO idempotency_key AS k (sub, key, fingerprint)"
 	    " VALUES ($1, $2, $3) ON CONFLICT (sub, key) DO UPDATE"
 	    " SET fingerprint = EXCLUDED.fingerprint, job_ids = '{}',"
 	    "  created_at = now()"
-	    " WHERE k.created_at < now() - interval '24 hours' RETURNING 1", "ttt" },
+	    " WHERE k.created_at < now()"
+	    " - interval '" HS_STR(HS_IDEM_KEY_HOURS) " hours' RETURNING 1", "ttt" },
 	[ST_IDEM_GET] = { "idem_get",
 	    "SELECT fingerprint, job_ids::text FROM idempotency_key "
 	    "WHERE sub = $1 AND key = $2", "tt" },
@@ -207,7 +209,8 @@ const struct db_stmt db_stmts[ST__MAX] = {
 	    "WHERE $1::uuid IS NULL OR s.id > $1 ORDER BY s.id LIMIT $2", "ui" },
 	[ST_RES_SCAN_LOG] = { "res_scan_log",
 	    "SELECT hs_ts(at), level, step, message FROM scan_log "
-	    "WHERE host_scan_host_id = $1 ORDER BY id LIMIT 10000", "u" },
+	    "WHERE host_scan_host_id = $1 ORDER BY id"
+	    " LIMIT " HS_STR(HS_SCAN_LOG_MAX_LINES), "u" },
 	/*
 	 * Trust what one scan discovered.  No row: an unknown scan, one
 	 * without a host record, or one that discovered no key; the caller

@@ -153,7 +153,7 @@ idem_start(struct req *r, struct idem *ik, int many, int want_tx)
 	if (strcmp(PQgetvalue(res, 0, 0), ik->fp) != 0) {
 		reply_problem(r, API_UNPROCESSABLE, "this Idempotency-Key was "
 		    "used for a different request (method, route or body) in "
-		    "the last 24 hours", NULL);
+		    "the last " HS_STR(HS_IDEM_KEY_HOURS) " hours", NULL);
 		goto out;
 	}
 	replay(r, PQgetvalue(res, 0, 1), many);

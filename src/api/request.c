@@ -55,17 +55,6 @@ reason_of(int status)
 	return status == 202 ? "Accepted" : "OK";
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /*
  * The path to route on.  nginx hands the decoded, normalised $uri as
  * DOCUMENT_URI; CGI servers give PATH_INFO below the script; failing both
@@ -99,9 +88,9 @@ set_path(struct req *r)
 			return;
 		}
 		if (c == '%') {
-			int	 h = hexval((unsigned char)s[i + 1]), l;
+			int	 h = hs_hexval((unsigned char)s[i + 1]), l;
 
-			if (h < 0 || (l = hexval((unsigned char)s[i + 2])) < 0 ||
+			if (h < 0 || (l = hs_hexval((unsigned char)s[i + 2])) < 0 ||
 			    (c = h * 16 + l) == 0) {
 				r->path[0] = '\0';
 				return;

@@ -349,7 +349,7 @@ listen_unix(const struct hs_config *cfg, const char *path)
 			goto fail;
 	}
 	if (chmod(path, (mode_t)cfg->listen_mode) == -1 ||
-	    listen(fd, 1024) == -1)
+	    listen(fd, HS_LISTEN_BACKLOG) == -1)
 		goto fail;
 	return fd;
 fail:
@@ -396,7 +396,7 @@ listen_tcp(const char *spec)
 			continue;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, 1024) == 0)
+		    listen(fd, HS_LISTEN_BACKLOG) == 0)
 			break;
 		close(fd);
 		fd = -1;

@@ -22,24 +22,18 @@
 
 struct ssh_session_struct;		/* libssh's ssh_session */
 
-/* Command-line options (config keys once config.c knows them). */
-#define HSD_DEFAULT_WORKERS		64
-#define HSD_MAX_WORKERS			1024
-#define HSD_DEFAULT_LEASE		30	/* seconds */
-#define HSD_MIN_LEASE			3
-#define HSD_MAX_LEASE			3600
-#define HSD_DEFAULT_HOST_TIMEOUT	60	/* seconds for one host, all steps */
-#define HSD_MAX_HOST_TIMEOUT		3600
-#define HSD_DEFAULT_STEP_TIMEOUT	10	/* seconds for one step */
-#define HSD_MAX_STEP_TIMEOUT		600
-#define HSD_DEFAULT_MAX_ATTEMPTS	3
-#define HSD_MAX_MAX_ATTEMPTS		100
-#define HSD_DEFAULT_DB_CONNS		8	/* pool the workers share */
-#define HSD_MAX_DB_CONNS		64
-#define HSD_DEFAULT_BACKOFF		2	/* seconds, doubled per attempt */
-#define HSD_MAX_BACKOFF			300
+/*
+ * Exit statuses of hostscand.  queue_run() returns HSD_EXIT_OK, HSD_EXIT_ERR
+ * or HSD_RUN_STUCK: a worker is still inside a network call, so main()
+ * leaves at once (status 0) without tearing down what it uses.
+ */
+enum { HSD_EXIT_OK = 0, HSD_EXIT_ERR = 1, HSD_EXIT_USAGE = 2,
+	HSD_RUN_STUCK = 3 };
 
-/* Fixed bounds. */
+/*
+ * Fixed bounds.  The settings (workers, lease, timeouts...) are keys of
+ * hostscan.conf: their defaults and bounds are in src/common/hslimits.h.
+ */
 #define HSD_POLL_MS			1000	/* queue poll besides NOTIFY */
 #define HSD_CANCEL_POLL_MS		1000	/* cancel_requested of running rows */
 #define HSD_REAP_MS			1000
@@ -385,8 +379,6 @@ void	 inv_mem_give(struct inventory *, size_t n);
 /* 1 when the deadline passed or the stop flag is set (why is written). */
 int	 inv_interrupted(const struct inv_limits *, struct inventory *,
 	    const char *during, int *rc);
-/* Replaces bad UTF-8 and control characters but tab with '?', in place. */
-void	 utf8_scrub(char *);
 double	 inv_mono(void);
 
 /*
