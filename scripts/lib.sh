@@ -27,7 +27,8 @@ HS_PACKAGES=(build-essential autoconf automake libtool pkg-config
 	postgresql postgresql-contrib nginx-light spawn-fcgi fcgiwrap wrk curl
 	perl procps util-linux openssh-server openssh-client mandoc
 	liboath-dev libqrencode-dev libcurl4-openssl-dev oathtool libjson-validator-perl
-	libyaml-libyaml-perl)
+	libyaml-libyaml-perl
+	debhelper dpkg-dev lintian cpio debootstrap systemd systemd-container man-db)
 
 hs_say() { printf '%s\n' "$*" >&2; }
 hs_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
