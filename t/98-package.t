@@ -11,6 +11,8 @@
 # packaged paths; the responder answers through its systemd socket behind
 # the host's nginx, and the packaged hostscand, under all its hardening,
 # scans a real sshd; `dpkg --purge` removes the users and the files.
+# First, in a plain chroot of the same root (no systemd running, as in an
+# image build), `dpkg -i` makes the users and keys and only enables units.
 use strict;
 use warnings;
 use FindBin;
@@ -38,7 +40,7 @@ my $J = JSON::PP->new->utf8->canonical->allow_nonref;
 my $d = scratch_dir() . "/pkg-$$";
 my $root = "$d/root";
 my $machine = "hs-pkg-$$";
-my ($mounted, $nspawn, $leader, @cgroups, $web, $target);
+my ($nspawn, $leader, @mounts, @cgroups, $web, $target);
 my %took;
 
 sub run_ok {
@@ -101,10 +103,10 @@ sub teardown {
 		}
 		undef $nspawn;
 	}
-	if ($mounted) {
-		system('umount', $root) == 0 or system('umount', '-l', $root);
-		undef $mounted;
+	for my $m (reverse @mounts) {
+		system('umount', $m) == 0 or system('umount', '-l', $m);
 	}
+	@mounts = ();
 	for my $cg (@cgroups) {
 		system('find', $cg, '-depth', '-type', 'd', '-exec', 'rmdir',
 		    '{}', ';') if -d $cg;
@@ -120,12 +122,39 @@ END {
 	$? = $status;
 }
 
+# ---- without systemd running (a chroot, as in an image build) ----
+# The postinst makes users and keys and enables the units; nothing starts.
+{
+	my $c = "$d/chroot";
+	File::Path::make_path("$c/upper", "$c/work", "$c/root");
+	run_ok('overlay mount', 'mount', '-t', 'overlay', 'overlay', '-o',
+	    "lowerdir=$base,upperdir=$c/upper,workdir=$c/work", "$c/root");
+	push @mounts, "$c/root";
+	File::Copy::copy($deb, "$c/root/root/hostscan.deb")
+	    or die "copy $deb: $!\n";
+	my @ch = ('chroot', "$c/root", '/usr/bin/env', '-i',
+	    'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'LC_ALL=C.UTF-8');
+	my ($crc, $cout, $cerr) = run_cmd([@ch, 'dpkg', '-i',
+	    '/root/hostscan.deb']);
+	is($crc, 0, 'chroot without systemd: dpkg -i exit 0')
+	    or diag("$cout$cerr");
+	(undef, $cout) = run_cmd([@ch, 'stat', '-c', '%U:%G %a',
+	    '/etc/hostscan/master.key', '/etc/hostscan/signing.key']);
+	is($cout, "hostscand:hostscand 600\nhostscan:hostscan 600\n",
+	    'chroot without systemd: users and keys are made');
+	ok(-l "$c/root/etc/systemd/system/sockets.target.wants/"
+	    . 'hostscan-fcgi.socket', 'chroot without systemd: the socket '
+	    . 'unit is enabled for the first boot');
+	run_ok('umount', 'umount', "$c/root");
+	pop @mounts;
+}
+
 # ---- a clean Debian 12, booted ----
 File::Path::make_path("$d/upper", "$d/work", $root, "$d/run-hostscan");
 chmod 0755, $d, "$d/run-hostscan";
 run_ok('overlay mount', 'mount', '-t', 'overlay', 'overlay', '-o',
     "lowerdir=$base,upperdir=$d/upper,workdir=$d/work", $root);
-$mounted = 1;
+push @mounts, $root;
 File::Copy::copy($deb, "$root/root/hostscan.deb") or die "copy $deb: $!\n";
 
 # Without systemd as the host's PID 1, nspawn runs the container in the
