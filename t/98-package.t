@@ -396,6 +396,23 @@ for my $u (['hostscan-fcgi.service', 'hostscan'],
 	$score{$unit} = $score // 10;
 }
 
+# ---- installing again (an upgrade to the same version) ----
+my @keys = map { "/etc/hostscan/$_" } qw(keyring signing.key totp.key
+    master.key);
+my $sums = ct_out('sha256sum', @keys);
+my $dpid = ct_out('systemctl', 'show', '-p', 'MainPID', '--value',
+    'hostscand.service');
+ct_ok('dpkg -i over the installed package', ['dpkg', '-i',
+    '/root/hostscan.deb']);
+is(ct_out('sha256sum', @keys), $sums, 'the keys are left as they were');
+is(stat_of($_), $modes{$_}, "$_ is still $modes{$_}") for @keys;
+isnt(ct_out('systemctl', 'show', '-p', 'MainPID', '--value',
+    'hostscand.service'), $dpid, 'hostscand was restarted');
+is(ct_out('systemctl', 'is-active', 'hostscan-fcgi.socket',
+    'hostscand.service'), "active\nactive", 'socket and hostscand are up');
+$r = api(GET => '/api/v1/Version', url => $web->{url});
+is($r->{status}, 200, 'the responder answers after the upgrade');
+
 # ---- reload: SIGHUP to the supervisor, which stays ----
 my $main = ct_out('systemctl', 'show', '-p', 'MainPID', '--value',
     'hostscan-fcgi.service');
