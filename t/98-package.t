@@ -36,7 +36,6 @@ my $why = SSHD::available();
 plan skip_all => "no sshd targets here: $why" if $why;
 
 my $SRC = env_required('HOSTSCAN_SRCDIR');
-my $J = JSON::PP->new->utf8->canonical->allow_nonref;
 my $d = scratch_dir() . "/pkg-$$";
 my $root = "$d/root";
 my $machine = "hs-pkg-$$";
@@ -145,6 +144,9 @@ END {
 	ok(-l "$c/root/etc/systemd/system/sockets.target.wants/"
 	    . 'hostscan-fcgi.socket', 'chroot without systemd: the socket '
 	    . 'unit is enabled for the first boot');
+	my @in_chroot = grep { (readlink("$_/root") // '') eq "$c/root" }
+	    glob '/proc/[0-9]*';
+	is(scalar @in_chroot, 0, 'chroot without systemd: nothing was started');
 	run_ok('umount', 'umount', "$c/root");
 	pop @mounts;
 }
@@ -212,8 +214,10 @@ for my $u (['hostscan', 'hostscan API responder'],
 	is($pw[0] // '', $u->[0], "user $u->[0] exists");
 	ok(defined $pw[2] && $pw[2] > 0 && $pw[2] < 1000,
 	    "$u->[0] is a system user (uid " . ($pw[2] // '?') . ')');
-	is_deeply([@pw[5, 6]], ['/nonexistent', '/usr/sbin/nologin'],
-	    "$u->[0]: no home, no login shell");
+	# adduser fills the other GECOS fields with empty ones.
+	is_deeply([(split /,/, $pw[4] // '')[0], @pw[5, 6]],
+	    [$u->[1], '/nonexistent', '/usr/sbin/nologin'],
+	    "$u->[0]: \"$u->[1]\", no home, no shell");
 	is((split /:/, ct_out('getent', 'group', $u->[0]))[0] // '', $u->[0],
 	    "group $u->[0] exists");
 	is(ct_out('id', '-Gn', $u->[0]), $u->[0],
@@ -238,8 +242,8 @@ is(ct_out('ls', '/usr/share/hostscan/sql'), join("\n", sort @sql),
     'every migration is in /usr/share/hostscan/sql');
 my @files = ('/usr/sbin/hostscan.fcgi', '/usr/sbin/hostscand',
     '/usr/bin/hostscanctl', '/usr/share/hostscan/openapi.yaml',
-    '/usr/share/hostscan/nginx/hostscan.conf',
-    '/usr/share/hostscan/nginx/hostscan_fastcgi_params',
+    map({ "/usr/share/hostscan/nginx/" . (split m{/})[-1] }
+	glob "$SRC/nginx/*"),
     '/usr/share/man/man8/hostscand.8.gz',
     '/usr/share/man/man8/hostscan.fcgi.8.gz',
     '/usr/share/man/man1/hostscanctl.1.gz',
