@@ -27,7 +27,7 @@ HS_PACKAGES=(build-essential autoconf automake libtool pkg-config
 	postgresql postgresql-contrib nginx-light spawn-fcgi fcgiwrap wrk curl
 	perl procps util-linux openssh-server openssh-client mandoc
 	liboath-dev libqrencode-dev libcurl4-openssl-dev oathtool libjson-validator-perl
-	libyaml-libyaml-perl
+	libyaml-libyaml-perl python3-paramiko clang-14 libclang-rt-14-dev
 	debhelper dpkg-dev lintian cpio debootstrap systemd systemd-container man-db)
 
 hs_say() { printf '%s\n' "$*" >&2; }

@@ -7,7 +7,8 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use HS qw(ctl psql decode_payload api run_cmd sql_quote);
+use HS qw(ctl psql decode_payload api run_cmd sql_quote note_secret);
+use Check qw(responder_log postgres_log secrets_absent);
 use Test::More;
 use File::Temp qw(tempdir);
 use JSON::PP ();
@@ -16,7 +17,7 @@ use Time::Local qw(timegm);
 
 plan skip_all => 'integration services not running (run scripts/test)'
     if grep { !$ENV{$_} } qw(HOSTSCAN_TEST_ADMIN_DB HOSTSCANCTL
-    HOSTSCAN_CONFIG HOSTSCAN_TEST_DIR);
+    HOSTSCAN_CONFIG HOSTSCAN_TEST_DIR HOSTSCAN_URL);
 
 my $J = JSON::PP->new->utf8->canonical;
 my $dir = tempdir('ctl-XXXXXX', DIR => $ENV{HOSTSCAN_TEST_DIR},
@@ -25,8 +26,28 @@ my $tag = sprintf('ctl-%d-%08x', $$, int(rand(2**32)));
 my $UUID = qr/\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\z/;
 
 # Everything any command printed, and every secret it was given: checked
-# against each other at the end.
+# against each other at the end (and registered for the search of every
+# file the run wrote).
 my (@printed, @secrets);
+
+sub secret {
+	for my $s (@_) {
+		push @secrets, $s;
+		note_secret($s, 't/15-ctl.t');
+	}
+}
+
+# The run's own keys, which every command here reads: none may ever be
+# printed or logged.
+{
+	my ($totp) = (slurp($ENV{HOSTSCAN_CONFIG} // '/dev/null') // '') =~
+	    /^\s*totp_key\s*=\s*(\S+)/m;
+	ok(defined $totp, 'the configuration names the totp_key');
+	secret((slurp($ENV{HOSTSCAN_SIGNING_KEY} // '/dev/null') // '')
+	    =~ /(k4\.secret\.\S+)/);
+	secret((slurp($_) // '') =~ /^[0-9a-f]{16} (\S+)/mg)
+	    for grep { defined } $ENV{HOSTSCAN_MASTER_KEY}, $totp;
+}
 
 sub run {
 	my ($args, %o) = @_;
@@ -161,6 +182,7 @@ sub fresh_db {
 	    'its first statement was rolled back');
 	spew("$bad/002_bad.sql", "CREATE TABLE ctl_half (a int);\n");
 	($rc, $out) = run(['--config', $conf2, 'migrate', '--sql-dir', $bad]);
+	is($rc, 0, 'once fixed, migrate succeeds');
 	is($out, "applied 002_bad.sql\n", 'once fixed, only it is applied');
 	spew("$bad/02_dup.sql", "SELECT 1;\n");
 	($rc, $out, $err) = run(['--config', $conf2, 'migrate', '--sql-dir',
@@ -180,7 +202,7 @@ sub fresh_db {
 	my $sk = slurp("$dir/signing.key");
 	like($sk, qr/\Ak4\.secret\.[A-Za-z0-9_-]{86}\n\z/,
 	    'the signing key file holds one k4.secret line');
-	push @secrets, $sk =~ /(k4\.secret\.\S+)/;
+	secret($sk =~ /(k4\.secret\.\S+)/);
 	is(sprintf('%04o', mode("$dir/signing.key")), '0600',
 	    'the signing key is mode 0600');
 	my $ring = slurp("$dir/keyring");
@@ -198,7 +220,7 @@ sub fresh_db {
 	($rc, $out, $err) = run(['keygen', '--force'], env => \%env);
 	is($rc, 0, 'keygen --force') or diag $err;
 	my $sk2 = slurp("$dir/signing.key");
-	push @secrets, $sk2 =~ /(k4\.secret\.\S+)/;
+	secret($sk2 =~ /(k4\.secret\.\S+)/);
 	isnt($sk2, $sk, 'replaces the signing key');
 	is(sprintf('%04o', mode("$dir/signing.key")), '0600',
 	    'still mode 0600');
@@ -215,7 +237,7 @@ sub fresh_db {
 	like(slurp("$dir/ring2"),
 	    qr/\A# hand-edited\nk4\.public\.\S+\nk4\.public\.\S+\n\z/,
 	    'the new key still gets a line of its own');
-	push @secrets, (slurp("$dir/signing2.key") // '') =~ /(k4\.secret\.\S+)/;
+	secret((slurp("$dir/signing2.key") // '') =~ /(k4\.secret\.\S+)/);
 }
 
 # ---- token issue / revoke -------------------------------------------------
@@ -233,7 +255,7 @@ my $jti;
 	chomp(my $tok = $out);
 	unlike($tok, qr/\s/, 'one token on one line');
 	my @p = split /\./, $tok;
-	ok(@p == 3 || @p == 4, 'three or four dot-separated parts');
+	is(scalar @p, 4, 'four dot-separated parts (with the footer)');
 	is("$p[0].$p[1]", 'v4.public', 'a v4.public token');
 	my $c = eval { decode_payload($tok) } // {};
 	is($c->{sub}, "$tag-sub", 'sub claim');
@@ -249,15 +271,11 @@ my $jti;
 	ok(abs($iat - time) < 60, 'iat is now');
 	like($err, qr/\Ajti=\Q$jti\E exp=\Q$c->{exp}\E\n\z/,
 	    'stderr says jti and exp');
-	if (@p == 4) {
-		my $f = eval { $J->decode(b64url($p[3])) } // {};
-		like($f->{kid} // '', qr/\Ak4\.pid\./, 'the footer has the kid');
-	}
+	my $f = eval { $J->decode(b64url($p[3] // '')) } // {};
+	like($f->{kid} // '', qr/\Ak4\.pid\./, 'the footer has the kid');
 
-	if ($ENV{HOSTSCAN_URL}) {
-		my $r = api('GET', '/api/v1/HostScanJob?limit=1', token => $tok);
-		is($r->{status}, 200, 'the responder accepts the token');
-	}
+	my $r = api('GET', '/api/v1/HostScanJob?limit=1', token => $tok);
+	is($r->{status}, 200, 'the responder accepts the token');
 	($rc, $out, $err) = run(['token', 'revoke', $jti]);
 	is($rc, 0, 'token revoke') or diag $err;
 	is($out, "revoked $jti\n", 'says so');
@@ -267,10 +285,8 @@ my $jti;
 	is($rc, 0, 'revoking twice is fine');
 	is(psql('SELECT count(*) FROM revoked_token WHERE jti = '
 	    . sql_quote($jti)), 1, 'still one row');
-	if ($ENV{HOSTSCAN_URL}) {
-		my $r = api('GET', '/api/v1/HostScanJob?limit=1', token => $tok);
-		is($r->{status}, 401, 'the responder refuses the revoked token');
-	}
+	$r = api('GET', '/api/v1/HostScanJob?limit=1', token => $tok);
+	is($r->{status}, 401, 'the responder refuses the revoked token');
 	($rc) = run(['token', 'revoke']);
 	is($rc, 2, 'token revoke needs a jti');
 
@@ -322,13 +338,13 @@ sub cred_row {
 sub add_cred {
 	my ($name, $secret, @extra) = @_;
 	return run(['credential', 'add', '--name', $name, '--username',
-	    'scanner', @extra], stdin => $secret);
+	    'scanner', '--scope', 'any', @extra], stdin => $secret);
 }
 
 my $BOX = 24 + 16;	# nonce and MAC around the text
 {
 	my $pw = "pw-$tag-" . sprintf('%08x', int(rand(2**32)));
-	push @secrets, $pw;
+	secret($pw);
 	my ($rc, $out, $err) = add_cred("$tag-pw", "$pw\n");
 	is($rc, 0, 'credential add with a password on stdin') or diag $err;
 	like($out, qr/\A[0-9a-f-]{36}\n\z/, 'prints the new id');
@@ -339,16 +355,16 @@ my $BOX = 24 + 16;	# nonce and MAC around the text
 	is($len, $BOX + length($pw), 'exactly one trailing newline dropped');
 	unlike($hex, qr/\Q${\ unpack('H*', $pw)}\E/,
 	    'the stored secret does not contain the password');
-	my ($current) = (slurp($ENV{HOSTSCAN_MASTER_KEY}
-	    // '') // '') =~ /^([0-9a-f]{16}) /m;
-	is($kid, $current, 'sealed under the current master key')
-	    if defined $current;
+	my ($current) = (slurp(HS::env_required('HOSTSCAN_MASTER_KEY'))
+	    // '') =~ /^([0-9a-f]{16}) /m;
+	ok(defined $current, 'the master key file names its current key');
+	is($kid, $current, 'sealed under the current master key');
 
 	($rc, $out, $err) = run(['credential', 'list']);
 	is($rc, 0, 'credential list');
 	like($out, qr/^\Q$id\E\s+\Q$tag-pw\E\s+scanner\s+password\s+\d{4}-/m,
 	    'the table shows it');
-	like($out, qr/\AID\s+NAME\s+USERNAME\s+KIND\s+CREATED\n/,
+	like($out, qr/\AID\s+NAME\s+USERNAME\s+KIND\s+CREATED\s+SCOPE\n/,
 	    'under a header');
 	($rc, $out) = run(['credential', 'list', '--json']);
 	is($rc, 0, 'credential list --json');
@@ -356,19 +372,21 @@ my $BOX = 24 + 16;	# nonce and MAC around the text
 	is(ref $list, 'ARRAY', 'a JSON array');
 	my ($e) = grep { $_->{name} eq "$tag-pw" } @{$list // []};
 	is_deeply([sort keys %{$e // {}}],
-	    [qw(createdAt id kind name username)],
-	    'id, name, username, kind, createdAt and nothing else');
+	    [qw(createdAt id kind name scope scopeSet username)],
+	    'id, name, username, kind, createdAt, scope, scopeSet and nothing else');
 	is($e->{id}, $id, 'with its id');
 	is($e->{kind}, 'password', 'and kind');
 
 	my $pw2 = "two-newlines-$tag";
-	push @secrets, $pw2;
+	secret($pw2);
 	($rc) = add_cred("$tag-pw2", "$pw2\n\n");
+	is($rc, 0, 'a password ending in two newlines is added');
 	(undef, undef, undef, $len) = cred_row("$tag-pw2");
 	is($len, $BOX + length($pw2) + 1, 'only one of two newlines dropped');
 	my $pw3 = "crlf-$tag";
-	push @secrets, $pw3;
+	secret($pw3);
 	($rc) = add_cred("$tag-pw3", "$pw3\r\n");
+	is($rc, 0, 'a password ending in CRLF is added');
 	(undef, undef, undef, $len) = cred_row("$tag-pw3");
 	is($len, $BOX + length($pw3), 'a trailing CRLF is dropped');
 
@@ -389,7 +407,8 @@ my $BOX = 24 + 16;	# nonce and MAC around the text
 	is($rc, 0, 'credential rm ID');
 	is(psql("SELECT count(*) FROM credential WHERE id = '$id2'"), 0,
 	    'that row is gone too');
-	run(['credential', 'rm', "$tag-pw3"]);
+	($rc) = run(['credential', 'rm', "$tag-pw3"]);
+	is($rc, 0, 'credential rm of the CRLF one');
 	($rc) = run(['credential', 'rm', '00000000-0000-0000-0000-000000000000']);
 	is($rc, 1, 'an unknown id fails');
 }
@@ -398,13 +417,14 @@ my $BOX = 24 + 16;	# nonce and MAC around the text
 	my $pem = "-----BEGIN OPENSSH PRIVATE KEY-----\n"
 	    . "b3BlbnNzaC1rZXktdjEAAAAA$tag\n"
 	    . "-----END OPENSSH PRIVATE KEY-----\n";
-	push @secrets, "b3BlbnNzaC1rZXktdjEAAAAA$tag";
+	secret("b3BlbnNzaC1rZXktdjEAAAAA$tag");
 	my ($rc, $out, $err) = add_cred("$tag-key", $pem);
 	is($rc, 0, 'credential add with a private key') or diag $err;
 	my (undef, $kind, undef, $len) = cred_row("$tag-key");
 	is($kind, 'private_key', 'detected as a private key');
 	is($len, $BOX + length($pem), 'kept exactly, final newline included');
 	($rc, $out) = run(['credential', 'list']);
+	is($rc, 0, 'credential list with a private key in it');
 	like($out, qr/\Q$tag-key\E\s+scanner\s+private-key\s/,
 	    'listed as private-key');
 	($rc, $out, $err) = add_cred("$tag-notkey", "just a password\n",
@@ -413,8 +433,10 @@ my $BOX = 24 + 16;	# nonce and MAC around the text
 	($rc) = add_cred("$tag-notkey", "x\n", '--kind', 'rsa');
 	is($rc, 2, 'an unknown --kind is a usage error');
 	($rc) = add_cred("$tag-key2", $pem, '--kind', 'password');
+	is($rc, 0, 'a key given --kind password is added');
 	is((cred_row("$tag-key2"))[1], 'password', 'an explicit --kind wins');
-	run(['credential', 'rm', "$tag-key2"]);
+	($rc) = run(['credential', 'rm', "$tag-key2"]);
+	is($rc, 0, 'and removed');
 
 	# Still referenced by a scan: the foreign key says no.
 	my $job = psql("INSERT INTO host_scan_job (created_by) VALUES "
@@ -443,17 +465,18 @@ my $BOX = 24 + 16;	# nonce and MAC around the text
 	like($err, qr/secret too long/, 'as "secret too long"');
 	($rc) = add_cred("$tag-big", 'a' x 65536);
 	is($rc, 0, 'exactly HS_MAX_SECRET_BYTES is fine');
-	run(['credential', 'rm', "$tag-big"]);
+	($rc) = run(['credential', 'rm', "$tag-big"]);
+	is($rc, 0, 'and removed');
 	($rc) = add_cred("$tag-nul", "ab\0cd\n");
 	is($rc, 1, 'a NUL byte in the secret is refused');
 	($rc, $out, $err) = run(['credential', 'add', '--name', "$tag-argv",
-	    '--username', 'u', 'hunter2'], stdin => "x\n");
+	    '--username', 'u', '--scope', 'any', 'hunter2'], stdin => "x\n");
 	is($rc, 2, 'a secret on the command line is a usage error');
 	like($err, qr/stdin/, 'pointing at stdin');
 	($rc) = add_cred('n' x 1025, "x\n");
 	is($rc, 2, 'a name over 1024 characters is refused');
 	($rc) = run(['credential', 'add', '--name', "$tag-u", '--username',
-	    'u' x 257], stdin => "x\n");
+	    'u' x 257, '--scope', 'any'], stdin => "x\n");
 	is($rc, 2, 'a username over 256 characters is refused');
 	is(psql("SELECT count(*) FROM credential WHERE name LIKE "
 	    . sql_quote("$tag-%")), 0, 'no refused credential was stored');
@@ -468,36 +491,41 @@ my $BOX = 24 + 16;	# nonce and MAC around the text
 	like($out, qr/\A[0-9a-f]{16}\n\z/, 'prints the new key id');
 	chomp(my $id1 = $out);
 	is(sprintf('%04o', mode("$dir/master.key")), '0600', 'mode 0600');
-	push @secrets, slurp("$dir/master.key") =~ /^[0-9a-f]{16} (\S+)/mg;
+	secret(slurp("$dir/master.key") =~ /^[0-9a-f]{16} (\S+)/mg);
 
+	secret("m1-$tag");
 	($rc) = run(['credential', 'add', '--name', "$tag-m1", '--username',
-	    'u'], stdin => "m1-$tag\n", env => \%env);
-	push @secrets, "m1-$tag";
+	    'u', '--scope', 'any'], stdin => "m1-$tag\n", env => \%env);
+	is($rc, 0, 'a credential added under the new master key');
 	is((cred_row("$tag-m1"))[2], $id1, 'a credential is sealed under it');
 
 	($rc, $out) = run(['masterkey', 'new'], env => \%env);
+	is($rc, 0, 'a second masterkey new');
 	chomp(my $id2 = $out);
 	isnt($id2, $id1, 'a second key has another id');
 	my @ids = slurp("$dir/master.key") =~ /^([0-9a-f]{16}) /mg;
 	is_deeply(\@ids, [$id2, $id1], 'new key first, old one kept');
-	push @secrets, slurp("$dir/master.key") =~ /^[0-9a-f]{16} (\S+)/mg;
+	secret(slurp("$dir/master.key") =~ /^[0-9a-f]{16} (\S+)/mg);
 	is(sprintf('%04o', mode("$dir/master.key")), '0600',
 	    'still mode 0600');
+	secret("m2-$tag");
 	($rc) = run(['credential', 'add', '--name', "$tag-m2", '--username',
-	    'u'], stdin => "m2-$tag\n", env => \%env);
-	push @secrets, "m2-$tag";
+	    'u', '--scope', 'any'], stdin => "m2-$tag\n", env => \%env);
+	is($rc, 0, 'a credential added after the rotation');
 	is((cred_row("$tag-m2"))[2], $id2, 'new credentials use the new key');
 
 	chmod 0640, "$dir/master.key";
 	($rc, $out, $err) = run(['credential', 'add', '--name', "$tag-m3",
-	    '--username', 'u'], stdin => "m3\n", env => \%env);
+	    '--username', 'u', '--scope', 'any'], stdin => "m3\n",
+	    env => \%env);
 	is($rc, 1, 'a group-readable master key file is refused');
 	like($err, qr/mode 0640/, 'naming the mode');
 	($rc) = run(['credential', 'add', '--name', "$tag-m3", '--username',
-	    'u'], stdin => "m3\n", env => { HOSTSCAN_MASTER_KEY =>
-	    "$dir/absent.key" });
+	    'u', '--scope', 'any'], stdin => "m3\n", env => {
+	    HOSTSCAN_MASTER_KEY => "$dir/absent.key" });
 	is($rc, 1, 'a missing master key file is an error');
-	run(['credential', 'rm', "$tag-m$_"]) for 1, 2;
+	is((run(['credential', 'rm', "$tag-m$_"]))[0], 0, "credential rm m$_")
+	    for 1, 2;
 }
 
 # ---- nothing secret was ever printed -----------------------------------
@@ -509,6 +537,8 @@ my $BOX = 24 + 16;	# nonce and MAC around the text
 	is(scalar(@leaked), 0, 'no secret appears in any stdout or stderr')
 	    or diag 'leaked: ' . join(', ', map { substr($_, 0, 8) . '...' }
 	    @leaked);
+	secrets_absent('hostscanctl secrets', [grep { length($_) >= 6 }
+	    @secrets], responder_log(), postgres_log());
 }
 
 done_testing();

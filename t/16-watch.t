@@ -14,7 +14,7 @@ use Test::More;
 use POSIX ();
 
 need_services();
-plan skip_all => 'no HOSTSCANCTL' unless $ENV{HOSTSCANCTL};
+HS::env_required('HOSTSCANCTL');
 
 my $tok = token(roles => 'Admin', sub => 'watch-test');
 

@@ -208,11 +208,13 @@ rejects('all-zero credentialId with an unknown credentialName',
     one(credentialId => str($ZERO),
     credentialName => '"no-such-credential-validation"'), '[0].credentialName');
 {
+	# validate.c's one_of rule puts the error on credentialName.
 	my $errs = rejects('no credential at all',
-	    one(credentialId => undef, credentialName => undef));
-	my @k = sort keys %$errs;
-	ok(@k == 1 && ($k[0] eq '[0].credentialId' || $k[0] eq '[0].credentialName'),
-	    'no credential at all: one error, on credentialId or credentialName');
+	    one(credentialId => undef, credentialName => undef),
+	    '[0].credentialName');
+	is_deeply($errs->{'[0].credentialName'},
+	    ['credentialId or credentialName is required'],
+	    'no credential at all: the message names both fields');
 }
 is(accepts('credentialId of an existing credential accepted',
     one(credentialId => str($cred), credentialName => 'null'))->{credential_id},
@@ -320,7 +322,7 @@ rejects('source of the wrong type rejected', one(source => '7'), '[0].source');
 accepts('unknown fields are ignored',
     one(fooBar => '{"x":[1,2,{"y":null}]}', hostScanJobId => '"x"', zz => '1e3'));
 rejects('duplicate key in an item rejected',
-    '[' . item(sshPort => '22', sshPort => '23') . ']');
+    '[' . item(sshPort => '22', sshPort => '23') . ']', '$');
 
 # ---- the body as a whole ----
 
@@ -330,11 +332,18 @@ for my $c (['{}', 'an object'], ['"x"', 'a string'], ['1', 'a number'],
 }
 rejects('truncated JSON rejected at $', '[' . substr(item(), 0, 30), '$');
 rejects('trailing garbage after the array rejected at $', one() . ' x', '$');
-rejects('an item that is not an object rejected', '[' . item() . ',1]');
+{
+	my $errs = rejects('an item that is not an object rejected',
+	    '[' . item() . ',1]');
+	is_deeply($errs->{'[1]'}, ['must be an object'],
+	    'a non-object item: "[1]" says it must be an object');
+	is_deeply([grep { !/\A\[1\]/ } sort keys %$errs], [],
+	    'a non-object item: no error on the good item');
+}
 rejects('invalid UTF-8 inside a string rejected',
-    '[' . item(os => qq{"ab\xff\xfecd"}) . ']');
+    '[' . item(os => qq{"ab\xff\xfecd"}) . ']', '$');
 rejects('overlong UTF-8 encoding rejected',
-    '[' . item(os => qq{"\xc0\xaf"}) . ']');
+    '[' . item(os => qq{"\xc0\xaf"}) . ']', '$');
 {
 	my $it = item();
 	rejects('10 001 hosts rejected at $ (default max 10 000)',

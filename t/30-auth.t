@@ -6,7 +6,9 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use HS;
+use HS qw(:DEFAULT note_secret);
+use Check qw(log_size log_since served_by responder_log postgres_log
+    secrets_absent);
 use Test::More;
 use JSON::PP ();
 use MIME::Base64 qw(encode_base64url decode_base64url);
@@ -131,7 +133,8 @@ sub accepted {
 	is(post(token => $tok)->{status}, 200, "$what: POST 200");
 }
 
-my $good = token(roles => 'Admin', sub => 'auth-test');
+my $good = note_secret(token(roles => 'Admin', sub => 'auth-test'),
+    't/30-auth.t');
 accepted('hostscanctl Admin token', $good);
 accepted('hs-sign token with complete claims', sign(claims(), undef));
 
@@ -250,19 +253,39 @@ rejected('payload not a JSON object', token => sign('["Admin"]', undef));
 # With one worker the token is certainly in that worker's cache when it is
 # revoked: the revocation has to reach the cache (NOTIFY hostscan_revoke),
 # not only the database.  Delivery is asynchronous, hence the short wait.
+# The request log line says whether the cache answered (token=cached).
 {
 	my $h = start_responder(workers => 1);
 	my $web = nginx_for_socket($h->{socket});
-	my $t = token(roles => 'Admin', sub => 'auth-revoke-cached');
-	my $get = sub { api(GET => $GET, token => $t, url => $web->{url})->{status} };
-	is($get->(), 200, 'one worker: token accepted');
-	is($get->(), 200, 'one worker: token accepted again (from its cache)');
+	my $t = note_secret(token(roles => 'Admin', sub => 'auth-revoke-cached'),
+	    't/30-auth.t cached token');
+	# The request line of each answer: "token=... auth_fail=..." of it.
+	my $get = sub {
+		my $off = log_size($h->{log});
+		my $r = api(GET => $GET, token => $t, url => $web->{url});
+		my $pid = served_by($r, $h->{log}, $off);
+		my ($how) = log_since($h->{log}, $off) =~
+		    /event=request trace=\Q$r->{headers}{'x-trace-id'}\E .*?(token=\w+(?: auth_fail=.*)?)$/m;
+		return ($r->{status}, $how // 'no request line', $pid);
+	};
+	my @first = $get->();
+	is_deeply([@first[0, 1]], [200, 'token=verified'],
+	    'one worker: token accepted, verified (not from the cache)');
+	my @again = $get->();
+	is_deeply([@again[0, 1]], [200, 'token=cached'],
+	    'one worker: token accepted again, from its cache');
+	is($again[2], $first[2], 'one worker: the same worker both times');
 	my ($rrc) = ctl(['token', 'revoke', token_jti($t)]);
 	is($rrc, 0, 'one worker: hostscanctl token revoke succeeds');
-	ok(wait_for(sub { $get->() == 401 }, 2),
+	my @last;
+	ok(wait_for(sub { @last = $get->(); $last[0] == 401 }, 2),
 	    'one worker: the cached token is refused once revoked');
+	is($last[1], 'token=verified auth_fail="token revoked"',
+	    'one worker: the cache was emptied and the token found revoked');
+	is($last[2], $first[2], 'one worker: by the worker that had cached it');
 	stop_nginx($web);
-	stop_responder($h);
+	is(stop_responder($h), 0, 'one worker: the responder stops cleanly');
+	secrets_absent('the cached token', [$t], $h->{log});
 }
 
 # ---- roles ----
@@ -309,13 +332,18 @@ is(api(GET => '/api/v1/Version')->{status}, 200, 'Version needs no token');
 
 	my $t3 = sign(claims(sub => 'auth-noname'), undef);
 	$r = post(token => $t3);
+	is($r->{status}, 200, 'token without a name claim: POST 200');
 	$id = (body($r) // {})->{id} // '';
 	$e = body(api(GET => "/api/v1/HostScanJob/$id", token => $t3)) // {};
 	is($e->{createdBy}, 'auth-noname', 'token without name: createdBy is the sub');
-	ok(exists $e->{createdByUserName}, 'token without name: createdByUserName present');
+	ok(exists $e->{createdByUserName} && !defined $e->{createdByUserName},
+	    'token without name: createdByUserName is null');
 }
 
 # ---- no refusal leaks the token ----
+
+secrets_absent('the test\'s tokens', [$good], responder_log(),
+    postgres_log());
 
 ok(scalar @errors, 'refusals were collected');
 for my $e (@errors) {

@@ -9,7 +9,8 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use HS qw(:DEFAULT run_cmd scratch_dir sql_quote);
+use HS qw(:DEFAULT run_cmd scratch_dir sql_quote note_secret);
+use Check qw(responder_log postgres_log secrets_absent);
 use Test::More;
 use JSON::PP ();
 use POSIX qw(strftime);
@@ -21,7 +22,19 @@ my $LIST = '/api/v1/HostScanJob?limit=1';
 my $PRE_ROLE = 'hostscan:pre-mfa';
 my $PRE_AUD = 'hostscan:signin2fa';
 my $tag = sprintf('%x%x', $$, int(rand(1 << 24)));
+# Every password, TOTP secret and token of the file: none may reach a log
+# (checked below), nor any file the run wrote (scripts/test).
 my @passwords;
+
+sub secret {
+	my ($s, $what) = @_;
+	note_secret($s, "t/35-signin.t $what");
+	push @passwords, $s if length $s >= 8;
+	return $s;
+}
+
+# A wrong password unlike any other string of the run.
+sub wrong { return secret("wrong pw $_[0] $tag", 'wrong password') }
 
 my ($orc) = run_cmd(['oathtool', '--version']);
 BAIL_OUT('oathtool is not installed (Debian: oathtool)') if $orc != 0;
@@ -32,7 +45,7 @@ sub ts { return strftime('%Y-%m-%dT%H:%M:%SZ', gmtime(time + $_[0])) }
 sub add_user {
 	my ($name, $role, $pw) = @_;
 	utf8::encode($pw);
-	push @passwords, $pw;
+	secret($pw, "password of $name");
 	my ($rc, $out, $err) = ctl(['user', 'add', $name, '--role', $role],
 	    stdin => "$pw\n");
 	is($rc, 0, "user add $name --role $role") or diag $err;
@@ -45,7 +58,7 @@ sub enrol {
 	is($rc, 0, "user totp $name") or diag $err;
 	my ($secret) = $out =~ m{\Aotpauth://totp/hostscan:[^?]+\?secret=([A-Z2-7]+)&};
 	ok(defined $secret, "user totp $name prints an otpauth URI with the secret");
-	return $secret // 'A' x 32;
+	return secret($secret // 'A' x 32, "TOTP secret of $name");
 }
 
 # The code of the step that holds $base (default now) + $off, by oathtool.
@@ -55,7 +68,7 @@ sub code {
 	    '@' . (($base // time) + ($off // 0)), $secret]);
 	die "oathtool: $err" if $rc != 0;
 	$out =~ s/\s+\z//;
-	return $out;
+	return note_secret($out, 't/35-signin.t TOTP code');
 }
 
 sub body_req {
@@ -76,7 +89,7 @@ sub token_of {
 	my $t = $r->{json};
 	ok(defined $t && !ref $t && $t =~ /\Av4\.public\./,
 	    "$what: the body is a JSON string holding a v4.public token");
-	return defined $t && !ref $t ? $t : '';
+	return defined $t && !ref $t ? secret($t, "token ($what)") : '';
 }
 
 sub problem {
@@ -159,11 +172,13 @@ like(add_user($alice, 'Admin', $alice_pw), qr/\A[0-9a-f-]{36}\n\z/,
 my $alice_secret = enrol($alice);
 {
 	my ($rc, $out) = ctl(['user', 'totp', $alice]);
+	is($rc, 0, 'a second user totp');
 	my $uri_re = qr{\Aotpauth://totp/hostscan:\Q$alice\E\?secret=[A-Z2-7]{32}&issuer=hostscan&algorithm=SHA1&digits=6&period=30\n\z};
 	like($out, $uri_re, 'the otpauth URI has the documented form');
 	unlike($out, qr/\e\[|\xe2\x96/, 'no QR code when stdout is not a terminal');
 	# The second enrolment replaced the first secret: use the new one.
 	($alice_secret) = $out =~ /secret=([A-Z2-7]+)/;
+	secret($alice_secret // '', "second TOTP secret of $alice");
 	my $hex = psql('SELECT encode(totp_secret, \'hex\') FROM app_user '
 	    . 'WHERE name = ' . sql_quote($alice));
 	is(length($hex), 2 * (24 + 16 + 20), 'the stored secret is a secretbox (nonce, mac, 20 bytes)');
@@ -177,14 +192,16 @@ sub b32_decode {
 	return pack('B*', $bits);
 }
 
-SKIP: {
+{
+	# script(1) is in bsdutils, which every Debian has (Essential).
 	my ($src) = run_cmd(['script', '--version']);
-	skip 'script(1) from util-linux is not installed', 3 if $src != 0;
+	is($src, 0, 'script(1) runs');
 	my $name = uname('qr');
 	add_user($name, 'User', "qr pw $tag");
 	my $cmd = join ' ', map { "'$_'" } ($ENV{HOSTSCANCTL}, 'user', 'totp', $name);
 	my ($rc, $out, $err) = run_cmd(['script', '-qec', $cmd, '/dev/null']);
 	is($rc, 0, 'user totp on a terminal') or diag "$out$err";
+	secret($1, "TOTP secret of $name") if $out =~ /secret=([A-Z2-7]+)/;
 	like($out, qr/\xe2\x96\x88/, 'draws a QR code in UTF-8 blocks on a terminal');
 	like($out, qr{otpauth://totp/hostscan:\Q$name\E\?secret=}, 'and prints the URI');
 }
@@ -329,8 +346,8 @@ my %refusal;
 	is($rc, 0, 'user disable') or diag $err;
 
 	my %cases = (
-		'wrong password' => body_req($alice, "wrong $tag"),
-		'unknown user' => body_req(uname('nobody'), "any $tag"),
+		'wrong password' => body_req($alice, wrong('alice')),
+		'unknown user' => body_req(uname('nobody'), wrong('nobody')),
 		'disabled user, right password' => body_req($frank, $frank_pw),
 		'user without TOTP, right password' => body_req($gina, "gina pw $tag"),
 	);
@@ -368,13 +385,14 @@ my %refusal;
 		my $who = $login eq $dave ? 'a user' : 'an unknown name';
 		my @bodies;
 		for my $i (1 .. 5) {
-			my $r = body_req($login, "wrong $i");
+			my $r = body_req($login, wrong("$login $i"));
 			push @bodies, sans_trace($r);
 			is($r->{status}, 401, "$who: wrong password $i: 401");
 		}
 		like(throttle($login), qr/\A5 (?:29\d|300)\z/,
 		    "$who: the fifth failure locks for 300 s");
-		my $r = body_req($login, $login eq $dave ? $dave_pw : 'x');
+		my $r = body_req($login, $login eq $dave ? $dave_pw :
+		    wrong("$login locked"));
 		my $b = problem($r, 429, "$who: the right password while locked");
 		like($b->{detail}, qr/too many failed sign-ins/, "$who: 429 detail");
 		my $ra = $r->{headers}{'retry-after'} // 0;
@@ -391,7 +409,7 @@ my %refusal;
 	# The lock lifts (moved into the past rather than waited for).
 	psql('UPDATE signin_throttle SET locked_until = now() - interval '
 	    . "'1 second' WHERE login = " . sql_quote($dave));
-	is(body_req($dave, 'wrong again')->{status}, 401,
+	is(body_req($dave, wrong('dave again'))->{status}, 401,
 	    'once the lock ended, a wrong password is a 401 again');
 	like(throttle($dave), qr/\A6 (?:59\d|600)\z/,
 	    'and the sixth failure locks for 600 s (each one adds 300 s)');
@@ -416,7 +434,14 @@ my %refusal;
 	my $secret = enrol($erin);
 	my $epre = token_of(body_req($erin, $erin_pw), 'erin password step');
 	my $good = code($secret);
-	my $bad = $good eq '000000' ? '000001' : '000000';
+	# A wrong code: the one of a step an hour away (another code, bar
+	# a one-in-a-million chance the loop below rules out).
+	my $bad;
+	for my $h (1 .. 3) {
+		$bad = code($secret, 3600 * $h);
+		last if $bad ne $good;
+	}
+	isnt($bad, $good, 'fixture: a wrong code');
 	for my $i (1 .. 5) {
 		is(twofa($epre, $bad)->{status}, 401, "wrong code $i: 401");
 	}
@@ -424,6 +449,7 @@ my %refusal;
 	problem(body_req($erin, $erin_pw), 429,
 	    'and the password step is locked too');
 	my ($rc, $out) = ctl(['user', 'list', '--json']);
+	is($rc, 0, 'user list --json');
 	my $list = eval { $J->decode($out) } // [];
 	my ($row) = grep { $_->{name} eq $erin } @$list;
 	ok($row && $row->{failures} == 5 && defined $row->{lockedUntil}
@@ -431,6 +457,7 @@ my %refusal;
 	    'user list --json shows role, TOTP, failures and the lock')
 	    or diag $out;
 	($rc, $out) = ctl(['user', 'list']);
+	is($rc, 0, 'user list');
 	like($out, qr/^NAME\s+ROLE\s+ENABLED\s+TOTP\s+FAILURES\s+LOCKED_UNTIL\s+CREATED$/m,
 	    'user list prints a table');
 	like($out, qr/^\Q$erin\E\s+User\s+yes\s+yes\s+5\s+\d{4}-/m, '... with erin\'s row');
@@ -440,19 +467,20 @@ my %refusal;
 
 {
 	my $login = uname('malformed');
+	my $mpw = secret("malformed pw $tag", 'password of bad bodies');
 	my @bad = (
 		['not JSON', body => '{"Login":', '$'],
 		['an array', json => [$login, 'pw'], '$'],
 		['a string', json => 'hello', '$'],
-		['Login a number', json => {Login => 5, Password => 'x'}, 'Login'],
+		['Login a number', json => {Login => 5, Password => $mpw}, 'Login'],
 		['Password null', json => {Login => $login, Password => undef}, 'Password'],
 		['Password missing', json => {Login => $login}, 'Password'],
-		['Login empty', json => {Login => '', Password => 'x'}, 'Login'],
-		['Login over 256 bytes', json => {Login => 'l' x 257, Password => 'x'}, 'Login'],
+		['Login empty', json => {Login => '', Password => $mpw}, 'Login'],
+		['Login over 256 bytes', json => {Login => 'l' x 257, Password => $mpw}, 'Login'],
 		['Password over 1024 bytes', json => {Login => $login, Password => 'p' x 1025}, 'Password'],
 		['Password with NUL', json => {Login => $login, Password => "a\0b"}, 'Password'],
-		['Login twice in other case', body => qq({"Login":"$login","login":"x","Password":"y"}), 'Login'],
-		['duplicate key', body => qq({"Login":"$login","Login":"x","Password":"y"}), '$'],
+		['Login twice in other case', body => qq({"Login":"$login","login":"x","Password":"$mpw"}), 'Login'],
+		['duplicate key', body => qq({"Login":"$login","Login":"x","Password":"$mpw"}), '$'],
 	);
 	for my $c (@bad) {
 		my ($what, $k, $v, $path) = @$c;
@@ -465,7 +493,7 @@ my %refusal;
 		    "signinBody: $what: error on $path") or diag explain $b;
 	}
 	is(api(POST => '/signinBody', json => {login => $login,
-	    password => 'wrong'})->{status}, 401,
+	    password => wrong('lower-case')})->{status}, 401,
 	    'lower-case member names are accepted (as ASP.NET binds them)');
 	problem(api(POST => '/signinBody', body => 'Login=x&Password=y',
 	    headers => {'Content-Type' => 'application/x-www-form-urlencoded'}),
@@ -508,6 +536,8 @@ my %refusal;
 	like($log, qr/event=signin .*reason=replayed_code/, 'a replay is logged');
 	my @leaks = grep { index($log, $_) >= 0 } @passwords, $pre, $admin_session;
 	is(scalar @leaks, 0, 'no password or token reaches the log');
+	secrets_absent('passwords, TOTP secrets and tokens', \@passwords,
+	    responder_log(), postgres_log());
 }
 
 # ---- a responder without its keys ----------------------------------------
@@ -521,7 +551,7 @@ my %refusal;
 	    'signinBody without a readable signing key');
 	like($b->{detail}, qr/signing key cannot be read/, '... says so');
 	ok($resp && defined(api(POST => '/signinBody', url => $ng->{url},
-	    json => {Login => 'x', Password => 'y'})->{headers}{'retry-after'}),
+	    json => {Login => 'x', Password => $alice_pw})->{headers}{'retry-after'}),
 	    '... with Retry-After');
 	is(api(GET => $LIST, url => $ng->{url}, token => $admin)->{status}, 200,
 	    'the rest of the API works without it');

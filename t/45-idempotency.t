@@ -132,6 +132,7 @@ is(psql("SELECT count(*) FROM host_scan_host h JOIN host_scan_job j"
 # After 24 hours a key may be used again, for anything.
 my $ke = key('expired');
 my $e1 = post($ke, $body);
+is($e1->{status}, 200, 'a key that is about to expire: 200');
 psql("UPDATE idempotency_key SET created_at = now() - interval '25 hours'"
     . ' WHERE key = ' . HS::sql_quote($ke));
 my $e2 = post($ke, $body2);
@@ -142,7 +143,7 @@ ok(!defined $e2->{headers}{'idempotent-replayed'}, 'expired key: not a replay');
 psql("INSERT INTO idempotency_key (sub, key, fingerprint, created_at)"
     . " SELECT 't45-gc', 'gc' || i, 'x', now() - interval '2 days'"
     . " FROM generate_series(1, 5) i");
-post(key('gc-trigger'), $body);
+is(post(key('gc-trigger'), $body)->{status}, 200, 'a new key is claimed');
 is(psql(q{SELECT count(*) FROM idempotency_key WHERE sub = 't45-gc'}), 0,
     'claiming a key deletes expired ones');
 

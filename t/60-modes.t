@@ -9,6 +9,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use HS qw(:DEFAULT child_pids sql_quote run_cmd scratch_dir wait_exit);
+use Check qw(log_size log_since until_every_worker);
 use Test::More;
 use File::Copy ();
 use JSON::PP ();
@@ -66,7 +67,7 @@ sub serves_api {
 	my $web = nginx_for_socket($h->{socket},
 	    params_extra => $h->{params_extra});
 	serves_api('fcgiwrap', $web->{url});
-	stop_responder($h);
+	is(stop_responder($h), 0, 'fcgiwrap: SIGTERM, exit status 0');
 	stop_nginx($web);
 }
 
@@ -98,18 +99,18 @@ sub serves_api {
 	like($head // '', qr{^Content-Type: application/json}mi,
 	    'direct CGI: JSON content type');
 	my $st = eval { $J->decode($content // '') };
-	is(hosts_of_job(ref $st eq 'HASH' ? $st->{id} : undef), 1,
-	    'direct CGI: the job is in the database');
+	$st = {} unless ref $st eq 'HASH';
+	is(hosts_of_job($st->{id}), 1, 'direct CGI: the job is in the database');
 	is(psql('SELECT created_from_address FROM host_scan_job WHERE id = '
-	    . sql_quote(ref $st eq 'HASH' ? $st->{id} // '' : '')
-	    . '::uuid'), '192.0.2.10', 'direct CGI: REMOTE_ADDR recorded')
-	    if ref $st eq 'HASH' && defined $st->{id};
+	    . sql_quote($st->{id} // '00000000-0000-0000-0000-000000000000')
+	    . '::uuid'), '192.0.2.10', 'direct CGI: REMOTE_ADDR recorded');
 
 	($rc, $out, $err) = run_cmd([$ENV{HOSTSCAN_FCGI}], env => {%env,
 	    REQUEST_METHOD => 'GET', PATH_INFO => '/api/v1/Version',
 	    REQUEST_URI => '/cgi-bin/hostscan.cgi/api/v1/Version',
 	    CONTENT_TYPE => undef, CONTENT_LENGTH => undef,
 	    HTTP_AUTHORIZATION => undef});
+	is($rc, 0, 'direct CGI GET: exit status 0') or diag($err);
 	like($out, qr/\AStatus: 200\b.*\r?\n\r?\n"[^"]+"\s*\z/s,
 	    'direct CGI: GET Version answers a JSON string');
 }
@@ -133,22 +134,29 @@ sub serves_api {
 		return @now == 3 && !grep { $_ == $victim } @now;
 	}, 3), 'a worker killed with SIGKILL is replaced within 3 s')
 	    or diag("before: @w; now: @now");
-	my $ok = 0;
-	for my $i (1 .. 30) {
-		my $r = api(GET => $i % 2 ? '/api/v1/Version'
+	# Until each of the three, the new one too, has served (by the pid
+	# on the log line of each answer).
+	my $i = 0;
+	my $by = until_every_worker(workers => \@now, log => $h->{log},
+	    send => sub {
+		api(GET => ++$i % 2 ? '/api/v1/Version'
 		    : '/api/v1/HostScanJob?limit=1', url => $web->{url},
 		    token => $tok);
-		$ok++ if $r->{status} == 200;
-	}
-	is($ok, 30, 'requests keep succeeding after the restart');
+	    });
+	is_deeply([sort { $a <=> $b } keys %$by], [sort { $a <=> $b } @now],
+	    'each of the 3 workers served, the replacement included')
+	    or diag explain { map { $_ => scalar @{$by->{$_}} } keys %$by };
+	is(scalar(grep { $_->{status} != 200 } map { @$_ } values %$by), 0,
+	    'every request after the restart succeeded');
 
 	my @all = ($h->{pid}, child_pids($h->{pid}));
 	my $t0 = Time::HiRes::time();
 	kill 'TERM', $h->{pid};
-	my $st = wait_exit($h->{pid}, $grace + 2);
+	my $st = wait_exit($h->{pid}, $grace + HS::scaled(2));
 	my $took = Time::HiRes::time() - $t0;
 	is($st, 0, 'SIGTERM: the supervisor exits with status 0');
-	cmp_ok($took, '<=', $grace + 1, 'SIGTERM: it exits within the grace period');
+	cmp_ok($took, '<=', $grace + HS::scaled(1),
+	    'SIGTERM: it exits within the grace period');
 	ok(wait_for(sub { !grep { kill 0, $_ } @all }, 2),
 	    'SIGTERM: no worker is left');
 	stop_responder($h) unless defined $st;
@@ -182,6 +190,22 @@ sub serves_api {
 		return api(GET => '/api/v1/HostScanJob?limit=1',
 		    url => $web->{url}, token => $_[0])->{status};
 	};
+	my @w = child_pids($h->{pid});
+	is(scalar @w, 2, 'SIGHUP: the responder runs 2 workers');
+	# Requests until both workers answered; the statuses they gave.
+	my $each = sub {
+		my ($t) = @_;
+		my $by = until_every_worker(workers => \@w, log => $h->{log},
+		    send => sub { api(GET => '/api/v1/HostScanJob?limit=1',
+		    url => $web->{url}, token => $t) });
+		my @out;
+		for my $p (sort { $a <=> $b } keys %$by) {
+			my %st = map { $_->{status} => 1 } @{$by->{$p}};
+			push @out, "$p:" . join(',', sort keys %st);
+		}
+		return join ' ', @out;
+	};
+	my $all = sub { join ' ', map { "$_:$_[0]" } sort { $a <=> $b } @w };
 	is($get->($tok), 200, 'the old key works before the swap');
 	open(my $fh, '+<', $ring) or die "$ring: $!";
 	my @lines = <$fh>;
@@ -194,15 +218,20 @@ sub serves_api {
 	close $fh;
 	utime $mtime, $mtime, $ring;
 	Time::HiRes::sleep(2.5);
-	is($get->($newtok), 401,
-	    'without a signal the in-place swap is not noticed');
+	is($each->($newtok), $all->(401),
+	    'without a signal no worker notices the in-place swap');
+	my $off = log_size($h->{log});
 	kill 'HUP', $h->{pid};
-	ok(wait_for(sub { $get->($newtok) == 200 }, 3),
-	    'after SIGHUP the new key is accepted');
-	my $all = 0;
-	$all += $get->($newtok) == 200 for 1 .. 8;
-	is($all, 8, 'by every worker');
-	is($get->($tok), 401, 'and the swapped-out key is refused');
+	my %hup;
+	ok(wait_for(sub {
+		%hup = map { $_ => 1 } log_since($h->{log}, $off) =~
+		    /^\S+ \S+ prog=\S+ pid=(\d+) event=keyring_loaded /mg;
+		return keys %hup == 2;
+	}, 3), 'after SIGHUP each worker logged that it re-read the keyring');
+	is_deeply([sort { $a <=> $b } keys %hup], [sort { $a <=> $b } @w],
+	    '... both workers, by pid');
+	is($each->($newtok), $all->(200), 'after SIGHUP every worker accepts the new key');
+	is($each->($tok), $all->(401), 'and every worker refuses the swapped-out key');
 
 	# Appending a key (a rotation) and signalling: both keys work.
 	open($fh, '>>', $ring) or die "$ring: $!";
@@ -211,7 +240,8 @@ sub serves_api {
 	kill 'HUP', $h->{pid};
 	ok(wait_for(sub { $get->($tok) == 200 }, 3),
 	    'after appending the old key again and SIGHUP it works');
-	is($get->($newtok), 200, 'and the new key still works');
+	is($each->($tok), $all->(200), '... on every worker');
+	is($each->($newtok), $all->(200), 'and the new key still works on every worker');
 	is(stop_responder($h), 0, 'the responder stops with status 0');
 	stop_nginx($web);
 }

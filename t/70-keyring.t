@@ -7,6 +7,8 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use HS;
+use Check qw(log_size log_since responder_log shared_workers
+    until_every_worker);
 use Test::More;
 use JSON::PP ();
 use POSIX qw(strftime);
@@ -81,14 +83,26 @@ sub sign_with {
 my $probe;
 sub status_of { return api(GET => $probe, token => $_[0])->{status} }
 
-# Every worker must have noticed: once the first answer changed, wait out
-# the one-second window, then ask more times than there are workers.
+# Every worker must have noticed: requests until each worker pid of the
+# responder (from the log line of each answer) has answered, every answer
+# $want; and each worker logged that it re-read the keyring, holding
+# $keys keys, since the log was $off bytes long.
 sub all_workers {
-	my ($tok, $want, $since) = @_;
-	my $left = $since + 1.5 - time;
-	sleep($left) if $left > 0;
-	my @s = map { status_of($tok) } 1 .. 3 * $WORKERS;
-	return !grep { $_ != $want } @s;
+	my ($tok, $want, $keys, $off, $what) = @_;
+	my @w = shared_workers();
+	is(scalar @w, $WORKERS, "$what: the responder runs $WORKERS workers");
+	my $by = until_every_worker(workers => \@w,
+	    send => sub { api(GET => $probe, token => $tok) });
+	is_deeply([sort { $a <=> $b } keys %$by], [sort { $a <=> $b } @w],
+	    "$what: each of the $WORKERS workers answered")
+	    or diag explain { map { $_ => scalar @{$by->{$_}} } keys %$by };
+	my @wrong = grep { $_->{status} != $want } map { @$_ } values %$by;
+	is(scalar @wrong, 0, "$what: every answer of every worker is $want")
+	    or diag(join ' ', map { $_->{status} } @wrong);
+	my %loaded = map { $_ => 1 } log_since(responder_log(), $off) =~
+	    /^\S+ \S+ prog=\S+ pid=(\d+) event=keyring_loaded keys=$keys$/mg;
+	is_deeply([sort { $a <=> $b } keys %loaded], [sort { $a <=> $b } @w],
+	    "$what: each worker logged the keyring re-read (keys=$keys)");
 }
 
 my $old_tok = token(roles => 'Admin', sub => 'keyring-old');
@@ -112,12 +126,14 @@ my $cfg_path = "$scratch/hostscan-rotate.conf";
 	print $out $cfg, "keyring = $ring\nsigning_key = $new_key\n";
 	close($out) or die "$cfg_path: $!";
 }
-my $t0;
+my ($t0, $off_add);
+my $nkeys = () = $orig =~ /^k4\.public\./mg;
 {
 	local $ENV{HOSTSCAN_CONFIG} = $cfg_path;
 	local $ENV{HOSTSCAN_SIGNING_KEY} = $new_key;
 	local $ENV{HOSTSCAN_KEYRING} = $ring;
 	$restore = 1;
+	$off_add = log_size(responder_log());
 	my ($rc, $out, $err) = ctl(['keygen']);
 	$t0 = time;
 	is($rc, 0, 'keygen of a second key into the live keyring succeeds')
@@ -132,29 +148,30 @@ my $new_tok = sign_with($new_key);
 ok(wait_for(sub { status_of($new_tok) == 200 }, 2),
     'token of the new key accepted within 2 s, without SIGHUP');
 my $noticed = time - $t0;
-ok($noticed < 1.5, sprintf('first worker noticed the new key after %.2f s', $noticed));
-ok(all_workers($new_tok, 200, $t0), 'every worker accepts the new key');
+cmp_ok($noticed, '<', HS::scaled(1.5),
+    sprintf('first worker noticed the new key after %.2f s', $noticed));
+all_workers($new_tok, 200, $nkeys + 1, $off_add, 'the new key');
 is(status_of($old_tok), 200, 'token of the old key still accepted during rotation');
 
 # ---- remove the old key ----
 
 my $used_old = token(roles => 'Admin', sub => 'keyring-old');
 is(status_of($used_old), 200, 'a fresh old-key token works before removal');
-my $t1 = time;
+my $off_rm = log_size(responder_log());
 write_ring(join("\n", @added) . "\n");
 ok(wait_for(sub { status_of($old_tok) == 401 }, 2),
     'token of the removed key refused within 2 s');
-ok(all_workers($used_old, 401, $t1), 'every worker refuses the removed key');
+all_workers($used_old, 401, 1, $off_rm, 'the removed key');
 is(status_of($new_tok), 200, 'token of the remaining key still accepted');
 is(status_of(sign_with($new_key)), 200, 'a new token of the remaining key accepted');
 
 # ---- restore for the tests that follow ----
 
-my $t2 = time;
+my $off_back = log_size(responder_log());
 write_ring($orig);
 ok(wait_for(sub { status_of($old_tok) == 200 }, 2),
     'restored keyring: old key accepted again within 2 s');
-ok(all_workers($old_tok, 200, $t2), 'restored keyring: every worker accepts the old key');
+all_workers($old_tok, 200, $nkeys, $off_back, 'the restored keyring');
 is(status_of($new_tok), 401, 'restored keyring: the rotated-in key is gone again');
 is(slurp($ring), $orig, 'keyring restored byte for byte');
 

@@ -303,7 +303,8 @@ is($r->{status}, 400, 'ByHostIdMultiple with broken JSON: 400');
 # tests' schedulers do not pick them up.
 for my $j (split /\n/, psql("SELECT DISTINCT job_id FROM host_scan_host "
     . "WHERE host_id = '$host' AND state = 0")) {
-	api(DELETE => "/api/v1/HostScanJob/$j", token => $tok);
+	is(api(DELETE => "/api/v1/HostScanJob/$j", token => $tok)->{status},
+	    202, "clean up: the re-scan job $j is cancelled");
 }
 
 done_testing();

@@ -9,13 +9,17 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use HS qw(:DEFAULT run_cmd sql_quote);
+use HS qw(:DEFAULT run_cmd sql_quote note_secret);
 use Test::More;
 use IO::Select;
 use IO::Socket::INET;
 use JSON::PP ();
 use JSON::Validator::Schema::OpenAPIv3;
 use YAML::XS ();
+
+# The real responses are half of what this proves: without the services
+# it is a skip (a failure under CI), not a pass on the document alone.
+need_services();
 
 my $SRC = $ENV{HOSTSCAN_SRCDIR} // "$FindBin::Bin/..";
 my $DOC_PATH = "$SRC/docs/openapi.yaml";
@@ -205,12 +209,6 @@ for my $k (grep { /\AGET / } sort keys %ops) {
 		    @{$doc->{components}{schemas}{$x->[0]}{oneOf} // []};
 		is($int->{maximum}, $x->[1], "$x->[0] takes positions 0-$x->[1]");
 	}
-}
-
-unless ($ENV{HOSTSCAN_URL}) {
-	diag('integration services not running: only the document was checked');
-	done_testing();
-	exit 0;
 }
 
 # ---- real responses against the document ----
@@ -761,8 +759,9 @@ api(DELETE => "/api/v1/HostScanJob/$_", token => $tok) for $rescan, @multi;
 # ---- sign-in ----
 {
 	my $login = "t95-$run";
+	my $wrong = note_secret("t95-wrong-pw-$run", 't/95-openapi.t');
 	$r = call(POST => '/signinBody', '/signinBody', 'unknown user',
-	    json => {Login => $login, Password => 'wrong'});
+	    json => {Login => $login, Password => $wrong});
 	expect($r, 401, 'POST /signinBody for an unknown user');
 	$r = call(POST => '/signinBody', '/signinBody', 'no Password',
 	    json => {Login => $login});
@@ -781,7 +780,7 @@ api(DELETE => "/api/v1/HostScanJob/$_", token => $tok) for $rescan, @multi;
 	expect($r, 401, 'HEAD /UserToken without a token');
 
 	# A user with a password and a TOTP secret, signing in for real.
-	my $pw = "t95-pw-$run";
+	my $pw = note_secret("t95-pw-$run", 't/95-openapi.t password');
 	my ($rc, $out, $err) = ctl(['user', 'add', $login, '--role', 'Admin'],
 	    stdin => $pw);
 	is($rc, 0, 'hostscanctl user add') or diag($err);
@@ -789,19 +788,22 @@ api(DELETE => "/api/v1/HostScanJob/$_", token => $tok) for $rescan, @multi;
 	is($rc, 0, 'hostscanctl user totp') or diag($err);
 	my ($secret) = $out =~ /[?&]secret=([A-Z2-7]+)/;
 	ok($secret, 'the otpauth URI carries the secret');
+	note_secret($secret, 't/95-openapi.t TOTP secret');
 	$r = call(POST => '/signinBody', '/signinBody', 'good password',
 	    json => {Login => $login, Password => $pw});
 	expect($r, 200, 'POST /signinBody');
-	my $pre = $r->{json} // '';
+	my $pre = note_secret($r->{json} // '', 't/95-openapi.t pre-MFA token');
 	$r = call(POST => '/signin2fa', '/signin2fa', 'not a code',
 	    token => $pre, json => 'abc');
 	expect($r, 400, 'POST /signin2fa with a body that is no code');
 	($rc, $out, $err) = run_cmd(['oathtool', '--totp', '-b', $secret // '']);
+	is($rc, 0, 'oathtool computes the code') or diag($err);
 	chomp(my $code = $out);
+	note_secret($code, 't/95-openapi.t TOTP code');
 	$r = call(POST => '/signin2fa', '/signin2fa', 'good code', token => $pre,
 	    json => $code);
 	expect($r, 200, 'POST /signin2fa');
-	my $session = $r->{json} // '';
+	my $session = note_secret($r->{json} // '', 't/95-openapi.t session token');
 	$r = call(POST => '/signin2fa', '/signin2fa', 'replayed code',
 	    token => $pre, json => $code);
 	expect($r, 401, 'POST /signin2fa with a used code');
@@ -821,7 +823,7 @@ api(DELETE => "/api/v1/HostScanJob/$_", token => $tok) for $rescan, @multi;
 	my $n = 0;
 	do {
 		$r = api(POST => '/signinBody', json => {Login => $locked,
-		    Password => 'wrong'});
+		    Password => $wrong});
 	} while ($r->{status} == 401 && ++$n < 20);
 	conforms($r, 'POST', '/signinBody', 'POST /signinBody after '
 	    . "$n failures");

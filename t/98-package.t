@@ -337,12 +337,9 @@ my $pw = note_secret('pkg-' . unpack('H*', pack('N', $$ ^ time)) . '-Pw9',
 $target = SSHD->new(dir => scratch_dir(), addr => '127.0.0.77',
     password => $pw)->start;
 my $cred = "pkgcred-$$";
-# Credentials with a scope, where this hostscanctl knows them.
-my (undef, $hout, $herr) = in_ct(['hostscanctl', 'credential', 'add',
-    '--help']);
-my @scope = "$hout$herr" =~ /--scope/ ? ('--scope', '127.0.0.0/8') : ();
 ct_ok('hostscanctl credential add', ['hostscanctl', 'credential', 'add',
-    '--name', $cred, '--username', 'hsscan', @scope], stdin => $pw);
+    '--name', $cred, '--username', 'hsscan', '--scope', '127.0.0.0/8'],
+    stdin => $pw);
 $r = api(POST => '/api/v1/HostScanJob', url => $web->{url}, token => $tok,
     json => [host_item(credentialName => $cred, dnsHostName => undef,
 	ipAddress => $target->addr, sshPort => $target->port,

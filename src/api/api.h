@@ -70,6 +70,7 @@ struct req {
 	size_t		 body_len;
 	struct hs_claims claims;	/* owned once authenticated */
 	int		 authed;
+	int		 auth_cached;	/* the token came from the worker's cache */
 	int		 status;	/* what was answered, for the log */
 	const char	*auth_fail;	/* why a token was refused, for the log */
 	char		 allow[64];	/* Allow header of a 405 */
@@ -132,7 +133,23 @@ json_t	*job_create(struct req *, const json_t *rows, const char *rescan_of);
 json_t	*body_json(struct req *, int flags);
 enum api_err hosts_validate(struct req *, const json_t *root,
 	    struct hs_host_req **h, size_t *n, json_t **rows, json_t *errors,
-	    enum db_err *dberr);
+	    json_t *refused, enum db_err *dberr);
+/*
+ * A credential's scope against a request's host (POST, ValidateImportedCSV
+ * and re-scans): 1 when admitted, else 0 with the message for the
+ * credential's error key.
+ */
+#define SCOPE_REFUSED_MSG	"is not allowed for this host: neither its " \
+	"dnsHostName nor its ipAddress is in the credential's scope"
+#define SCOPE_UNREADABLE_MSG	"has a scope that cannot be read, so it " \
+	"allows no host (hostscanctl credential scope sets it)"
+int	 scope_allows(const char *scope, const char *dns, const char *ip,
+	    const char **msg);
+/* refused: a JSON array for audit_refused(), NULL to record nothing. */
+void	 refused_add(json_t *refused, const char *cred_id, const char *dns,
+	    const char *ip, int port);
+/* Writes the refusals to the credential audit trail (sql/008). */
+void	 audit_refused(struct req *, const json_t *refused);
 void	 h_job_list(struct req *, const char *id);
 void	 h_job_get(struct req *, const char *id);
 void	 h_job_status(struct req *, const char *id);
@@ -186,6 +203,7 @@ enum stmt {
 	ST_PING,
 	ST_REVOKED,
 	ST_REFS,
+	ST_AUDIT_REFUSED,
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,

@@ -183,6 +183,7 @@ auth_token(struct req *r)
 	if (cache_hit(e, hash, &pol)) {
 		claims_copy(&r->claims, &e->claims);
 		r->authed = 1;
+		r->auth_cached = 1;
 		goto pre_mfa;
 	}
 	te = hs_token_verify(&r->w->keyring, h, &pol, &r->claims);

@@ -48,13 +48,29 @@ static const struct {
 	    " AND NOT EXISTS (SELECT 1 FROM signin_session"
 	    "  WHERE sid = $2 AND revoked_at IS NULL)", 2 },
 	/* $1 credential ids, $2 credential names, $3 platform names: jsonb arrays */
+	/* Credentials come with their scope (never their secret). */
 	[ST_REFS] = { "refs",
-	    "SELECT 'c', id::text, name FROM credential "
+	    "SELECT 'c', id::text, name, scope FROM credential "
 	    "WHERE id IN (SELECT x::uuid FROM jsonb_array_elements_text($1::jsonb) x) "
 	    "OR name IN (SELECT jsonb_array_elements_text($2::jsonb)) "
 	    "UNION ALL "
-	    "SELECT 'p', id::text, name FROM platform "
+	    "SELECT 'p', id::text, name, NULL FROM platform "
 	    "WHERE name IN (SELECT jsonb_array_elements_text($3::jsonb))", 3 },
+	/*
+	 * Hosts refused for their credential's scope, into the credential
+	 * audit trail (sql/008), in request order: $1 the token's sub, $2
+	 * what was refused (route and trace), $3 a jsonb array of objects
+	 * (cid, dns, ip, port).
+	 */
+	[ST_AUDIT_REFUSED] = { "audit_refused",
+	    "INSERT INTO credential_audit (use_id, event, credential_id,"
+	    "  credential_name, credential_kind, submitted_by, dns_host_name,"
+	    "  address, port, actor, outcome, detail)"
+	    " SELECT gen_random_uuid(), 'refused', c.id, c.name, c.kind, $1,"
+	    "  e.v->>'dns', e.v->>'ip', (e.v->>'port')::int, 'hostscan.fcgi',"
+	    "  'out_of_scope', $2"
+	    " FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(v, n)"
+	    " JOIN credential c ON c.id = (e.v->>'cid')::uuid ORDER BY e.n", 3 },
 	/*
 	 * $1 sub, $2 name, $3 address, $4 hosts (jsonb array of records),
 	 * $5 the request's Idempotency-Key (NULL when none);
@@ -203,8 +219,10 @@ static const struct {
 	    "ORDER BY m.is_primary DESC, m.user_name", 1 },
 	/* $1: a Postgres uuid[] literal of host record ids. */
 	[ST_HOST_RECORDS] = { "host_records",
-	    "SELECT id, dns_host_name, ip_address, os, credential_id,"
-	    " platform_id, ssh_port FROM host WHERE id = ANY($1::uuid[])", 1 },
+	    "SELECT h.id, h.dns_host_name, h.ip_address, h.os, h.credential_id,"
+	    " h.platform_id, h.ssh_port, c.scope FROM host h"
+	    " LEFT JOIN credential c ON c.id = h.credential_id"
+	    " WHERE h.id = ANY($1::uuid[])", 1 },
 	[ST_HOST_LATEST_JOB] = { "host_latest_job",
 	    "SELECT s.job_id FROM host_scan_host s WHERE s.host_id = $1 "
 	    "ORDER BY s.time_created DESC, s.id DESC LIMIT 1", 1 },

@@ -450,10 +450,12 @@ serve(struct worker *w, struct io *io)
 	if (w->cfg->log_requests || r.status >= 500)
 		hs_log(r.status >= 500 ? HS_LOG_WARN : HS_LOG_INFO, "request",
 		    "trace=%s method=%.16s path=%s status=%d ms=%.2f addr=%s "
-		    "sub=%s%s%s", r.trace, r.method,
+		    "sub=%s%s%s%s", r.trace, r.method,
 		    hs_logq(qpath, sizeof(qpath), r.path), r.status, ms,
 		    r.addr[0] ? r.addr : "-",
 		    hs_logq(qsub, sizeof(qsub), r.authed ? r.claims.sub : NULL),
+		    !r.authed ? "" : r.auth_cached ? " token=cached" :
+		    " token=verified",
 		    r.auth_fail ? " auth_fail=" : "",
 		    r.auth_fail ? hs_logq(qfail, sizeof(qfail), r.auth_fail) : "");
 	req_free(&r);

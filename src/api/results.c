@@ -16,7 +16,7 @@ enum { RU_ID, RU_NAME, RU_DISPLAY, RU_UID, RU_GID, RU_HOME, RU_SHELL,
 	RU_PRIV, RU_PW_CHANGED, RU_PW_EXPIRES, RU_DISABLED, RU_SCAN, RU_HOST };
 
 /* Columns of ST_HOST_RECORDS. */
-enum { HR_ID, HR_DNS, HR_IP, HR_OS, HR_CRED, HR_PLAT, HR_PORT };
+enum { HR_ID, HR_DNS, HR_IP, HR_OS, HR_CRED, HR_PLAT, HR_PORT, HR_SCOPE };
 
 static json_t *
 col_bigint(const PGresult *res, int row, int col)
@@ -402,6 +402,31 @@ unscannable(const PGresult *res, int i)
 }
 
 /*
+ * Whether the stored credential's scope still admits record row i; when
+ * not, the message goes into errors under path and the host into the
+ * refusals for the audit trail.
+ */
+static int
+rescan_in_scope(const PGresult *rec, int i, json_t *errors,
+    const char *path, json_t *refused)
+{
+	const char	*dns = PQgetisnull(rec, i, HR_DNS) ? NULL :
+	    PQgetvalue(rec, i, HR_DNS);
+	const char	*ip = PQgetisnull(rec, i, HR_IP) ? NULL :
+	    PQgetvalue(rec, i, HR_IP);
+	const char	*msg;
+
+	if (scope_allows(PQgetisnull(rec, i, HR_SCOPE) ? NULL :
+	    PQgetvalue(rec, i, HR_SCOPE), dns, ip, &msg))
+		return 1;
+	hs_errors_add(errors, path, msg);
+	if (strcmp(msg, SCOPE_REFUSED_MSG) == 0)
+		refused_add(refused, PQgetvalue(rec, i, HR_CRED), dns, ip,
+		    col_int(rec, i, HR_PORT));
+	return 0;
+}
+
+/*
  * Queues a one-host job re-scanning record row i with its stored
  * credential, platform and port; the host record's trusted key decides.
  * Returns the job's HostScanJobStatus or NULL having answered the error.
@@ -439,6 +464,7 @@ h_rescan_post(struct req *r, const char *id)
 {
 	PGresult	*rec = NULL;
 	json_t		*ids = NULL, *status = NULL, *ix = NULL;
+	json_t		*errors = json_object(), *refused = json_array();
 	struct idem	 ik;
 	const char	*why;
 	int		 i;
@@ -457,6 +483,11 @@ h_rescan_post(struct req *r, const char *id)
 		reply_problem(r, API_CONFLICT, why, NULL);
 		goto out;
 	}
+	if (!rescan_in_scope(rec, i, errors, "credentialId", refused)) {
+		audit_refused(r, refused);
+		reply_problem(r, API_VALIDATION, NULL, errors);
+		goto out;
+	}
 	if ((status = rescan_one(r, rec, i)) != NULL &&
 	    idem_commit(r, &ik, status))
 		reply_json(r, 200, status, NULL);
@@ -465,6 +496,8 @@ out:
 	json_decref(status);
 	json_decref(ids);
 	json_decref(ix);
+	json_decref(errors);
+	json_decref(refused);
 	PQclear(rec);
 }
 
@@ -506,11 +539,11 @@ void
 h_rescan_multi(struct req *r, const char *unused)
 {
 	json_t		*root = NULL, *errors = NULL, *ids = NULL;
-	json_t		*out = NULL, *ix = NULL, *st, *v;
+	json_t		*out = NULL, *ix = NULL, *st, *v, *refused = NULL;
 	PGresult	*rec = NULL;
 	struct idem	 ik;
 	const char	*s, *why;
-	char		 path[32], uid[HS_UUID_LEN + 1], msg[256];
+	char		 path[48], uid[HS_UUID_LEN + 1], msg[256];
 	size_t		 i, j, n;
 	int		 row;
 
@@ -548,14 +581,20 @@ h_rescan_multi(struct req *r, const char *unused)
 	if ((rec = host_records(r, ids)) == NULL)
 		goto done;
 	ix = record_index(rec);
+	refused = json_array();
 	json_array_foreach(ids, i, v) {
 		snprintf(path, sizeof(path), "[%zu]", i);
 		if ((row = find_record(ix, json_string_value(v))) < 0)
 			hs_errors_add(errors, path, "no host has this id");
 		else if ((why = unscannable(rec, row)) != NULL)
 			hs_errors_add(errors, path, why);
+		else {
+			snprintf(path, sizeof(path), "[%zu].credentialId", i);
+			rescan_in_scope(rec, row, errors, path, refused);
+		}
 	}
 	if (json_object_size(errors) > 0) {
+		audit_refused(r, refused);
 		reply_problem(r, API_VALIDATION, NULL, errors);
 		goto done;
 	}
@@ -575,5 +614,6 @@ done:
 	json_decref(ids);
 	json_decref(root);
 	json_decref(errors);
+	json_decref(refused);
 	PQclear(rec);
 }

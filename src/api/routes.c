@@ -29,7 +29,8 @@ static const struct route {
 	/* Literal second segments are never uuids: no clash with {id}. */
 	{ "/HostScanJob/Host", M_GET, 1, h_result_host_list },
 	{ "/HostScanJob/Host/{id}", M_GET, 1, h_result_host_get },
-	{ "/HostScanJob/Host/{id}/Trust", M_PUT, 1, h_result_host_trust },
+	/* auth 3: Admin only -- trusting a key is never an App's call. */
+	{ "/HostScanJob/Host/{id}/Trust", M_PUT, 3, h_result_host_trust },
 	{ "/HostScanJob/User", M_GET, 1, h_result_user_list },
 	{ "/HostScanJob/User/{id}", M_GET, 1, h_result_user_get },
 	{ "/HostScanJob/Group/{id}", M_GET, 1, h_result_group_get },
@@ -143,6 +144,12 @@ route(struct req *r)
 		    "HostScanJob (Admin or App required)" :
 		    e == API_UNAVAILABLE ? "the database is unavailable" :
 		    NULL, NULL);
+		return;
+	}
+	if (found->auth == 3 && !hs_claims_has_role(&r->claims, "Admin")) {
+		r->auth_fail = "admin_required";
+		reply_problem(r, API_FORBIDDEN, "only the Admin role may trust "
+		    "a host key", NULL);
 		return;
 	}
 	found->handler(r, id);

@@ -1,7 +1,7 @@
 /*
  * What the responder, the scheduler and the CLI share: configuration,
  * logging, numbers and time, base64url, PASETO/PASERK tokens, credential
- * secrets and the request validation table.
+ * secrets and scopes, and the request validation table.
  */
 #ifndef HS_COMMON_H
 #define HS_COMMON_H
@@ -107,6 +107,7 @@ struct hs_config {
 	long	 max_attempts;
 	long	 sched_db_connections;
 	long	 retry_backoff_seconds;	/* -1 = default */
+	long	 scan_max_bytes;	/* memory one scan may hold */
 	/* sign-in (src/api/signin.c, hostscanctl user) */
 	char	*totp_key;		/* keys of the TOTP secrets */
 	long	 signin_pre_mfa_ttl;
@@ -297,6 +298,51 @@ int	 hs_totp_check(const unsigned char *key, size_t keylen,
 	    const char *code, int64_t now, uint64_t *counter);
 /* RFC 4648 base32 without padding, as otpauth:// URIs carry it; malloc'd. */
 char	*hs_totp_base32(const unsigned char *key, size_t keylen);
+
+/* ---- scope.c: where a credential may be used ---- */
+
+/*
+ * A credential's scope (credential.scope): comma-separated entries, each
+ * an IPv4 or IPv6 address or CIDR block, a DNS name, or "*.SUFFIX" for
+ * any name under SUFFIX (not SUFFIX itself); or "any" alone.  Names match
+ * case-insensitively, without a trailing dot; an IPv4-mapped IPv6 address
+ * counts as its IPv4 address.
+ */
+enum hs_scope_kind {
+	HS_SCOPE_NET4, HS_SCOPE_NET6, HS_SCOPE_NAME, HS_SCOPE_SUFFIX
+};
+struct hs_scope_entry {
+	int		 kind;		/* enum hs_scope_kind */
+	unsigned char	 addr[16];	/* networks: the first 4 for IPv4 */
+	int		 prefix;
+	char		*name;		/* lower case; a suffix with its dot */
+	size_t		 namelen;
+};
+struct hs_scope {
+	int			 any;
+	struct hs_scope_entry	*e;
+	size_t			 n;
+};
+
+/* 0, or -1 with the first bad entry named in err (linear in the text). */
+int	 hs_scope_parse(const char *text, struct hs_scope *out, char *err,
+	    size_t errlen);
+void	 hs_scope_free(struct hs_scope *);
+/* The canonical text (what the database stores); malloc'd. */
+char	*hs_scope_format(const struct hs_scope *);
+/* A name entry matches dns / a network holds the address. */
+int	 hs_scope_has_name(const struct hs_scope *, const char *dns);
+int	 hs_scope_has_ip(const struct hs_scope *, const char *ip);
+struct sockaddr;
+int	 hs_scope_has_sockaddr(const struct hs_scope *, const struct sockaddr *);
+/*
+ * A request item is in scope when its dnsHostName matches a name entry or
+ * its ipAddress is in a network: the API's check.  The scheduler's check
+ * at connect time, on the address it connects to, is the one that guards
+ * the secret.
+ */
+int	 hs_scope_allows_request(const struct hs_scope *, const char *dns,
+	    const char *ip);
 
 /* ---- validate.c: HostScanJobRequest, one table of pure checks ---- */
 

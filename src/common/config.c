@@ -57,6 +57,7 @@ static const struct ckey {
 	{ "max_attempts", C_LONG, offsetof(struct hs_config, max_attempts), 1, 100, 10 },
 	{ "sched_db_connections", C_LONG, offsetof(struct hs_config, sched_db_connections), 1, 64, 10 },
 	{ "retry_backoff_seconds", C_LONG, offsetof(struct hs_config, retry_backoff_seconds), 0, 300, 10 },
+	{ "scan_max_bytes", C_LONG, offsetof(struct hs_config, scan_max_bytes), HS_MIN_SCAN_MAX_BYTES, HS_MAX_SCAN_MAX_BYTES, 10 },
 	{ "totp_key", C_STR, offsetof(struct hs_config, totp_key), 0, 0, 0 },
 	{ "signin_pre_mfa_ttl", C_LONG, offsetof(struct hs_config, signin_pre_mfa_ttl), 1, HS_MAX_PRE_MFA_TTL, 10 },
 	{ "signin_session_ttl", C_LONG, offsetof(struct hs_config, signin_session_ttl), 60, 366L * 86400, 10 },
@@ -98,6 +99,7 @@ hs_config_defaults(struct hs_config *c)
 	c->log_requests = 1;
 	c->log_level = HS_LOG_INFO;
 	c->retry_backoff_seconds = -1;
+	c->scan_max_bytes = HS_DEFAULT_SCAN_MAX_BYTES;
 	c->signin_pre_mfa_ttl = HS_DEFAULT_PRE_MFA_TTL;
 	c->signin_session_ttl = HS_DEFAULT_SESSION_TTL;
 	c->signin_session_max = HS_DEFAULT_SESSION_MAX;

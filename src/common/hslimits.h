@@ -44,6 +44,34 @@
 /* An unlocked name's failures are forgotten this long after the last one. */
 #define HS_SIGNIN_FORGET_SECONDS	86400L
 
+/*
+ * config: scan_max_bytes -- memory one host's scan may hold in hostscand:
+ * the target's output while it is read, the parsed inventory and its JSON
+ * text.  Past it the host fails and the scheduler goes on.
+ */
+#define HS_DEFAULT_SCAN_MAX_BYTES	(64L * 1024 * 1024)
+#define HS_MIN_SCAN_MAX_BYTES		(1L * 1024 * 1024)
+#define HS_MAX_SCAN_MAX_BYTES		(4096L * 1024 * 1024)
+/*
+ * What one scanned host may return (hostscand's inventory, not
+ * configurable).  Past any of them the host fails with a description that
+ * names the bound.  Names are keys of database indexes, which take at most
+ * about 2700 bytes; real names are far shorter.
+ */
+#define HS_INV_MAX_OUTPUT		(16L * 1024 * 1024)	/* stdout bytes */
+#define HS_INV_MAX_STDERR		(64L * 1024)		/* stderr bytes */
+/*
+ * Rows: accounts from LDAP can be many; a package database holds a few
+ * thousand and a host a few hundred units.  Storing a row costs the
+ * database far more than parsing it: these keep one host's store to
+ * seconds.
+ */
+#define HS_INV_MAX_ACCOUNTS		200000L	/* users, groups, memberships */
+#define HS_INV_MAX_UNITS		20000L	/* systemd units, scheduled tasks */
+#define HS_INV_MAX_PACKAGES		50000L
+#define HS_INV_MAX_NAME			256	/* user, group, unit, package names */
+#define HS_INV_MAX_FIELD		8192	/* any other text field */
+
 /* Wire-format bounds (not configurable). */
 #define HS_MAX_DNS_NAME_LEN		253
 #define HS_MAX_DNS_LABEL_LEN		63
@@ -61,6 +89,12 @@
 #define HS_MAX_LOGIN_BYTES		256	/* signinBody Login: 64 UTF-8 chars */
 #define HS_MAX_PASSWORD_BYTES		1024	/* signinBody Password */
 #define HS_MAX_IDEM_KEY_LEN		255	/* Idempotency-Key header */
+/* A credential's scope (sql/008): its text and its entries. */
+#define HS_MAX_SCOPE_BYTES		4096
+#define HS_MAX_SCOPE_ENTRIES		256
+/* hostscanctl audit: entries shown by default (--limit), and at most. */
+#define HS_AUDIT_DEFAULT_LIMIT		1000
+#define HS_AUDIT_MAX_LIMIT		1000000
 /* Verified tokens each responder worker remembers (src/api/auth.c). */
 #define HS_AUTH_CACHE_SLOTS		64
 #define HS_MAX_PATH_LEN			1024

@@ -22,6 +22,7 @@ int	 ctl_credential(struct ctl *, int, char **);		/* credential.c */
 int	 ctl_job(struct ctl *, int, char **);			/* watch.c */
 int	 ctl_user(struct ctl *, int, char **);			/* user.c */
 int	 ctl_session(struct ctl *, int, char **);		/* session.c */
+int	 ctl_audit(struct ctl *, int, char **);			/* audit.c */
 
 /* main.c */
 /* One subcommand of a command group ("credential add", "user list"...). */
@@ -76,6 +77,14 @@ int	 ctl_import_csv(struct ctl *, int, char **);
 int	 ctl_token_mint(const struct ctl *, const char *sub, const char *name,
 	    const char *const *roles, size_t nroles, long long ttl,
 	    char **token, char jti[HS_UUID_LEN + 1], int64_t *exp);
+
+/*
+ * credential.c: a table cell's display width in characters (control
+ * bytes print as '?'), and the cell itself padded to width, or ending
+ * the line when last.
+ */
+size_t	 ctl_cell_width(const char *);
+void	 ctl_print_cell(const char *, size_t width, int last);
 
 /* watch.c: job watch for one job id (lower-case uuid); an exit status. */
 int	 ctl_watch(struct ctl *, const char *job, long long interval);

@@ -25,6 +25,7 @@ static const struct cmd {
 	{ "import-csv", ctl_import_csv },
 	{ "user", ctl_user },
 	{ "session", ctl_session },
+	{ "audit", ctl_audit },
 };
 
 static const char *const usage_lines[] = {
@@ -36,10 +37,12 @@ static const char *const usage_lines[] = {
 	"session revoke SID | session revoke --user NAME",
 	"migrate [--sql-dir DIR]",
 	"masterkey new",
-	"credential add --name NAME --username USER "
+	"credential add --name NAME --username USER --scope LIST "
 	    "[--kind password|private-key] < SECRET",
 	"credential list [--json]",
+	"credential scope NAME|ID LIST",
 	"credential rm NAME|ID",
+	"audit [--credential NAME] [--since TIME] [--limit N] [--json]",
 	"job watch ID [--interval SECONDS]",
 	"import-csv FILE [--credential NAME] [--dry-run] [--watch]",
 	"user add NAME --role Admin|User < PASSWORD",

@@ -22,7 +22,8 @@ usage(void)
 	    "                 [--host-timeout SECONDS] [--step-timeout SECONDS]\n"
 	    "                 [--max-attempts N] [--db-connections N] "
 	    "[--grace SECONDS]\n"
-	    "                 [--backoff SECONDS] [--instance NAME]\n");
+	    "                 [--backoff SECONDS] [--scan-max-bytes N] "
+	    "[--instance NAME]\n");
 	exit(2);
 }
 
@@ -42,7 +43,7 @@ on_signal(int sig)
 	errno = saved;
 }
 
-static int
+static long long
 number(const char *opt, const char *s, long long min, long long max)
 {
 	long long	 v;
@@ -53,7 +54,7 @@ number(const char *opt, const char *s, long long min, long long max)
 		    "%lld..%lld)\n", opt, s, errstr, min, max);
 		exit(2);
 	}
-	return (int)v;
+	return v;
 }
 
 /* Command line, else config file, else built-in default. */
@@ -77,6 +78,7 @@ main(int argc, char *argv[])
 		{ "db-connections", required_argument, NULL, 'd' },
 		{ "grace", required_argument, NULL, 'g' },
 		{ "backoff", required_argument, NULL, 'b' },
+		{ "scan-max-bytes", required_argument, NULL, 'M' },
 		{ "instance", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -89,6 +91,7 @@ main(int argc, char *argv[])
 	struct rlimit		 rl;
 	const char		*config = NULL, *instance = NULL;
 	char			 err[512], host[64];
+	long long		 scan_max = -1;
 	int			 ch, rc = 1, grace = -1;
 
 	memset(&o, 0, sizeof(o));
@@ -132,6 +135,10 @@ main(int argc, char *argv[])
 			o.backoff = number("backoff", optarg, 0,
 			    HSD_MAX_BACKOFF);
 			break;
+		case 'M':
+			scan_max = number("scan-max-bytes", optarg,
+			    HS_MIN_SCAN_MAX_BYTES, HS_MAX_SCAN_MAX_BYTES);
+			break;
 		case 'i':
 			instance = optarg;
 			break;
@@ -169,6 +176,8 @@ main(int argc, char *argv[])
 	o.master_key = cfg.master_key;
 	o.connect_timeout = (int)cfg.db_connect_timeout;
 	o.grace = grace >= 0 ? grace : (int)cfg.shutdown_grace;
+	o.scan_max_bytes = (size_t)(scan_max >= 0 ? scan_max :
+	    cfg.scan_max_bytes);
 	if (instance != NULL) {
 		if (strlen(instance) == 0 || hs_strlcpy(o.instance, instance,
 		    sizeof(o.instance)) == -1) {

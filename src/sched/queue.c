@@ -1,3 +1,9 @@
+/*
+ * The claimer, the worker threads, the housekeeper (heartbeat, reaper,
+ * cancellations) and the watchdog (deadlines, stops) of hostscand.
+ */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -118,6 +124,7 @@ worker_main(void *arg)
 		q.head = (q.head + 1) % q.cap;
 		q.count--;
 		slot->job = job;
+		slot->deadline = mono() + q.ctx->opts->host_timeout;
 		atomic_store(&slot->stop, STOP_NONE);
 		q.running++;
 		ctx = q.ctx;
@@ -126,11 +133,19 @@ worker_main(void *arg)
 		t0 = mono();
 		result_init(&res);
 		scan_host(ctx, slot, job, &res);
+		/*
+		 * The store holds the row locked: a heartbeat would wait for
+		 * it, and nothing is left to stop.
+		 */
+		pthread_mutex_lock(&q.mu);
+		slot->storing = 1;
+		pthread_mutex_unlock(&q.mu);
 		finish_job(ctx, job, &res, t0);
 		result_free(&res);
 
 		pthread_mutex_lock(&q.mu);
 		slot->job = NULL;
+		slot->storing = 0;
 		q.running--;
 		pthread_mutex_unlock(&q.mu);
 		hsd_job_free(job);
@@ -140,22 +155,29 @@ worker_main(void *arg)
 	return NULL;
 }
 
-/* Copies (id, attempt) of the running jobs so the lock is not held. */
+/*
+ * Copies (id, attempt) of the jobs being scanned (not those being
+ * stored) so the lock is not held, and whether each is still within its
+ * deadline.
+ */
 static size_t
-snapshot(struct hsd_job **out, int **slot_of)
+snapshot(struct hsd_job **out, int **slot_of, int **in_time)
 {
 	size_t	 n = 0;
+	double	 t = mono();
 	int	 i;
 
 	pthread_mutex_lock(&q.mu);
 	*out = calloc((size_t)q.nslots, sizeof(**out));
 	*slot_of = calloc((size_t)q.nslots, sizeof(**slot_of));
-	if (*out != NULL && *slot_of != NULL)
+	*in_time = calloc((size_t)q.nslots, sizeof(**in_time));
+	if (*out != NULL && *slot_of != NULL && *in_time != NULL)
 		for (i = 0; i < q.nslots; i++)
-			if (q.slots[i].job != NULL) {
+			if (q.slots[i].job != NULL && !q.slots[i].storing) {
 				hs_strlcpy((*out)[n].id, q.slots[i].job->id,
 				    sizeof((*out)[n].id));
 				(*out)[n].attempt = q.slots[i].job->attempt;
+				(*in_time)[n] = t < q.slots[i].deadline;
 				(*slot_of)[n++] = i;
 			}
 	pthread_mutex_unlock(&q.mu);
@@ -173,7 +195,72 @@ signal_slot(int i, const struct hsd_job *j, int why)
 	pthread_mutex_unlock(&q.mu);
 }
 
-static atomic_int hk_quit;
+static atomic_int hk_quit, wd_quit;
+
+void
+slot_attach_fd(struct hsd_slot *slot, int fd)
+{
+	pthread_mutex_lock(&q.mu);
+	slot->fd = fd;
+	slot->fd_shut = 0;
+	pthread_mutex_unlock(&q.mu);
+}
+
+void
+slot_close_fd(struct hsd_slot *slot)
+{
+	pthread_mutex_lock(&q.mu);
+	if (slot->fd != -1)
+		close(slot->fd);
+	slot->fd = -1;
+	slot->fd_shut = 0;
+	pthread_mutex_unlock(&q.mu);
+}
+
+static const char *const stop_names[] = {
+	"none", "cancelled", "lease_lost", "shutdown", "host_timeout"
+};
+
+/*
+ * A worker blocked in a read or write cannot look at the clock or its
+ * stop flag, and libssh restarts its timeout on every packet.  The
+ * watchdog marks scans past their deadline and shuts down the socket of
+ * every stopped scan, so the blocked call returns at once.  It touches no
+ * database, so a slow one cannot delay it.  The descriptor is shut down,
+ * never closed: only its worker closes it (slot_close_fd), under q.mu.
+ */
+static void *
+watchdog_main(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&wd_quit)) {
+		double	 t = mono();
+		int	 i;
+
+		pthread_mutex_lock(&q.mu);
+		for (i = 0; i < q.nslots; i++) {
+			struct hsd_slot	*sl = &q.slots[i];
+			int		 none = STOP_NONE, why;
+
+			if (sl->job == NULL || sl->storing)
+				continue;
+			if (t >= sl->deadline)
+				atomic_compare_exchange_strong(&sl->stop, &none,
+				    STOP_DEADLINE);
+			why = atomic_load(&sl->stop);
+			if (why == STOP_NONE || sl->fd == -1 || sl->fd_shut)
+				continue;
+			shutdown(sl->fd, SHUT_RDWR);
+			sl->fd_shut = 1;
+			hs_log(HS_LOG_INFO, "scan_interrupted", "host_scan_id=%s "
+			    "attempt=%d why=%s", sl->job->id, sl->job->attempt,
+			    stop_names[why]);
+		}
+		pthread_mutex_unlock(&q.mu);
+		usleep(HSD_WATCH_MS * 1000);
+	}
+	return NULL;
+}
 
 static void
 tell_slots(const struct hsd_job *snap, const int *slot_of, const int *flags,
@@ -208,9 +295,10 @@ housekeeper_main(void *arg)
 
 	next_stats = last_stats = mono();
 	while (!atomic_load(&hk_quit)) {
-		struct hsd_job	*snap = NULL, **ptrs = NULL;
-		int		*slot_of = NULL, *flags = NULL;
-		size_t		 n, i;
+		struct hsd_job	*snap = NULL, **ptrs = NULL, **live = NULL;
+		int		*slot_of = NULL, *flags = NULL, *in_time = NULL;
+		int		*lost = NULL;
+		size_t		 n, i, nlive;
 		double		 t = mono();
 
 		if (c == NULL || PQstatus(c) != CONNECTION_OK) {
@@ -220,17 +308,32 @@ housekeeper_main(void *arg)
 				continue;
 			}
 		}
-		n = snapshot(&snap, &slot_of);
+		n = snapshot(&snap, &slot_of, &in_time);
 		ptrs = calloc(n + 1, sizeof(*ptrs));
+		live = calloc(n + 1, sizeof(*live));
 		flags = calloc(n + 1, sizeof(*flags));
-		if (snap == NULL || ptrs == NULL || flags == NULL)
+		lost = calloc(n + 1, sizeof(*lost));
+		if (snap == NULL || slot_of == NULL || in_time == NULL ||
+		    ptrs == NULL || live == NULL || flags == NULL ||
+		    lost == NULL)
 			goto next;
 		for (i = 0; i < n; i++)
 			ptrs[i] = &snap[i];
+		/*
+		 * A lease is renewed only while its host is within
+		 * host_timeout: a scan past it is being stopped, and if its
+		 * worker is stuck the reaper takes the host back.
+		 */
 		if (t >= next_hb) {
 			next_hb = t + (double)o->lease / 3;
-			if (db_heartbeat(c, o, ptrs, n, flags) == 0)
+			for (i = 0, nlive = 0; i < n; i++)
+				if (in_time[i])
+					live[nlive++] = &snap[i];
+			if (db_heartbeat(c, o, live, nlive, lost) == 0) {
+				for (i = 0, nlive = 0; i < n; i++)
+					flags[i] = in_time[i] ? lost[nlive++] : 0;
 				tell_slots(snap, slot_of, flags, n, STOP_LOST);
+			}
 		}
 		if (t >= next_cancel) {
 			next_cancel = t + HSD_CANCEL_POLL_MS / 1000.0;
@@ -265,8 +368,11 @@ housekeeper_main(void *arg)
 next:
 		free(snap);
 		free(slot_of);
+		free(in_time);
 		free(ptrs);
+		free(live);
 		free(flags);
+		free(lost);
 		usleep(100 * 1000);
 	}
 	PQfinish(c);
@@ -411,7 +517,7 @@ queue_run(const struct hsd_ctx *ctx)
 	const struct hsd_opts	*o = ctx->opts;
 	PGconn			*c = NULL;
 	pthread_attr_t		 attr;
-	pthread_t		 hk;
+	pthread_t		 hk, wd;
 	sigset_t		 block, old;
 	int			 pfd[2], i, drained = 0, notified = 0,
 				 rc = 1, stuck;
@@ -440,6 +546,7 @@ queue_run(const struct hsd_ctx *ctx)
 	pthread_attr_setstacksize(&attr, HSD_THREAD_STACK);
 	for (i = 0; i < o->workers; i++) {
 		q.slots[i].index = i;
+		q.slots[i].fd = -1;
 		if (pthread_create(&q.slots[i].thread, &attr, worker_main,
 		    &q.slots[i]) != 0) {
 			hs_log(HS_LOG_ERROR, "startup", "error=pthread_create "
@@ -447,7 +554,8 @@ queue_run(const struct hsd_ctx *ctx)
 			return 1;
 		}
 	}
-	if (pthread_create(&hk, &attr, housekeeper_main, (void *)ctx) != 0)
+	if (pthread_create(&hk, &attr, housekeeper_main, (void *)ctx) != 0 ||
+	    pthread_create(&wd, &attr, watchdog_main, NULL) != 0)
 		return 1;
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -507,7 +615,9 @@ queue_run(const struct hsd_ctx *ctx)
 	}
 	stuck = shutdown_workers(c, ctx);
 	atomic_store(&hk_quit, 1);
+	atomic_store(&wd_quit, 1);
 	pthread_join(hk, NULL);
+	pthread_join(wd, NULL);
 	hs_log(HS_LOG_INFO, "stopped", "instance=%s claimed=%ld done=%ld "
 	    "released=%ld stuck_threads=%d", o->instance,
 	    atomic_load(&n_claimed), atomic_load(&n_done),

@@ -2,9 +2,11 @@
  * hostscand: claims queued hosts from PostgreSQL, scans them over SSH
  * with a pool of threads (one libssh session per thread, never shared)
  * and writes the results.  main.c starts it, queue.c runs the claimer,
- * the housekeeper (heartbeat, reaper, cancellations) and the workers,
- * scan.c does one host, inventory.c reads what a logged-in host has,
- * store.c holds every SQL statement and the connection pool.
+ * the housekeeper (heartbeat, reaper, cancellations), the watchdog
+ * (deadlines) and the workers, scan.c does one host, inventory.c runs the
+ * inventory script on a logged-in host, invparse.c parses its output and
+ * invjson.c encodes it for the database, store.c holds every SQL statement
+ * and the connection pool.
  */
 #ifndef HS_SCHED_H
 #define HS_SCHED_H
@@ -16,6 +18,8 @@
 #include <libpq-fe.h>
 
 #include "common.h"
+
+struct ssh_session_struct;		/* libssh's ssh_session */
 
 /* Command-line options (config keys once config.c knows them). */
 #define HSD_DEFAULT_WORKERS		64
@@ -39,13 +43,14 @@
 #define HSD_CANCEL_POLL_MS		1000	/* cancel_requested of running rows */
 #define HSD_REAP_MS			1000
 #define HSD_INSTANCE_MAX		128
-#define HSD_MAX_OUTPUT			(16 * 1024 * 1024)	/* inventory bytes */
 #define HSD_MAX_LOG_ENTRIES		128	/* scan_log lines per attempt */
 #define HSD_MAX_LOG_MSG			1024
 #define HSD_MAX_DESC			1024
 #define HSD_THREAD_STACK		(512 * 1024)
 #define HSD_MALLOC_ARENAS		2
-#define HSD_MAX_INV_ROWS		200000	/* per inventory table */
+#define HSD_MAX_PROMPT			256	/* keyboard-interactive prompt bytes */
+#define HSD_MAX_KBDINT_ROUNDS		4
+#define HSD_WATCH_MS			100	/* watchdog: deadlines, stops */
 
 /* Positions in the API's ActionFailureReason list. */
 enum hsd_reason {
@@ -72,6 +77,7 @@ struct hsd_opts {
 	int		 grace;
 	int		 backoff;
 	int		 connect_timeout;	/* database, seconds */
+	size_t		 scan_max_bytes;
 };
 
 /* One claimed host_scan_host row: the request and its attempt. */
@@ -89,16 +95,27 @@ struct hsd_job {
 	int	 accept_first;
 	int	 trust_action;			/* enum hsd_trust_action */
 	double	 claimed_at;			/* epoch seconds */
+	char	*cred_name;			/* the credential, never its */
+	int	 cred_is_key;			/* secret; NULL when gone */
+	char	*cred_scope;
 };
 
-/* What the housekeeper and the shutdown path tell a running scan. */
+/*
+ * What the housekeeper, the watchdog and the shutdown path tell a running
+ * scan.  The watchdog also shuts the scan's connection down for any of
+ * them, so a blocked read or write returns at once.
+ */
 enum hsd_stop {
-	STOP_NONE = 0, STOP_CANCEL, STOP_LOST, STOP_RELEASE
+	STOP_NONE = 0, STOP_CANCEL, STOP_LOST, STOP_RELEASE, STOP_DEADLINE
 };
 
 struct hsd_slot {
 	pthread_t	 thread;
 	struct hsd_job	*job;		/* NULL when idle; guarded by q.mu */
+	double		 deadline;	/* CLOCK_MONOTONIC; guarded by q.mu */
+	int		 fd;		/* the scan's TCP socket or -1; q.mu */
+	int		 fd_shut;	/* the watchdog shut it down; q.mu */
+	int		 storing;	/* scan over, result being written; q.mu */
 	atomic_int	 stop;		/* enum hsd_stop */
 	int		 index;
 };
@@ -120,15 +137,19 @@ struct hsd_log {
 struct inv_user {
 	char	*name, *gecos, *home, *shell;
 	long long uid, gid;
+	long	 pgroup;		/* index of the primary group, or -1 */
 	int	 superuser;
 	int	 has_shadow, disabled;
 	long long pw_changed, pw_expires;	/* epoch seconds, -1 unknown */
+	char	 id[HS_UUID_LEN + 1];	/* its row's id (invjson.c) */
 };
 struct inv_group {
 	char	*name;
 	long long gid;
 	char	**members;
+	long	*member_user;		/* index in users, or -1 */
 	size_t	 nmembers;
+	char	 id[HS_UUID_LEN + 1];	/* its row's id (invjson.c) */
 };
 struct inv_service {
 	char	*name, *description, *start_type, *user, *exec;
@@ -150,6 +171,26 @@ struct inv_package {
 #define INV_TASKS	0x20
 #define INV_PACKAGES	0x40
 
+/* The tables the database gets, as JSON arrays (invjson.c). */
+enum inv_table {
+	IT_USERS, IT_GROUPS, IT_MEMBERS, IT_SERVICES, IT_TASKS, IT_PACKAGES,
+	IT__MAX
+};
+
+/* What the parser has to say besides the data; the scan log gets it. */
+#define INV_MAX_NOTES	16
+struct inv_note {
+	char	 level[8];
+	char	 msg[256];
+};
+
+struct inv_block;			/* the string arena (invparse.c) */
+
+/*
+ * Every string lives in the arena; the arrays, the arena, the read buffer
+ * and the JSON text are charged to mem_used, which may not pass mem_max
+ * (scan_max_bytes).
+ */
 struct inventory {
 	unsigned	 have;
 	char		*os_name, *os_version, *os_pretty, *kernel, *hostname;
@@ -163,6 +204,31 @@ struct inventory {
 	size_t		 ntasks;
 	struct inv_package *packages;
 	size_t		 npackages;
+	size_t		 nmembers;		/* listed memberships */
+	char		*json[IT__MAX];		/* NULL: table not collected */
+	size_t		 json_rows[IT__MAX];
+	struct inv_block *arena;
+	size_t		 mem_used, mem_max;
+	struct inv_note	 notes[INV_MAX_NOTES];
+	size_t		 nnotes;
+	char		 why[256];		/* what ended it early */
+};
+
+/* How far parsing and encoding may go besides mem_max. */
+struct inv_limits {
+	double		 deadline;	/* CLOCK_MONOTONIC seconds; 0: none */
+	int		 host_timeout;	/* seconds, for the messages */
+	int		 step_timeout;	/* seconds without progress; 0: none */
+	atomic_int	*stop;		/* the slot's stop flag, or NULL */
+};
+
+/* Results of inventory_collect, inventory_parse and inventory_encode. */
+enum inv_rc {
+	INV_OK = 0,
+	INV_TIMEOUT = -1,	/* host_timeout or step_timeout: why says */
+	INV_NO_SHELL = -2,	/* no framed output: no command could run */
+	INV_STOPPED = -3,	/* the slot's stop flag is set */
+	INV_BOUND = -4		/* over a bound: why names it */
 };
 
 /* The outcome of one scan, as store.c writes it. */
@@ -174,6 +240,7 @@ struct hsd_result {
 	char		 desc[HSD_MAX_DESC];
 	int		 connected;	/* handshake done: write the host record */
 	int		 store_trust;	/* first discovery accepted */
+	int		 key_trusted;	/* the key matched the host's own pin */
 	char		*key_type, *key_b64, *fingerprint;
 	char		 host_id[HS_UUID_LEN + 1];	/* known host record */
 	char		*address;	/* the address we connected to */
@@ -193,6 +260,23 @@ struct hsd_cred {
 struct hsd_host {
 	char	 id[HS_UUID_LEN + 1];	/* "" when there is none */
 	char	*key_type, *key_b64, *fingerprint;
+	char	 pin_from[HS_UUID_LEN + 1];	/* the key is another record's,
+						   pinned at this endpoint */
+};
+
+/* One row of the credential audit trail (sql/008); NULL: not known. */
+struct hsd_audit {
+	const char	*use_id;
+	const char	*event;		/* use, outcome, refused */
+	const char	*host_scan_id;
+	int		 attempt;
+	const char	*address;	/* connected to, or refused */
+	int		 port;		/* 0: not known */
+	const char	*fingerprint;
+	const char	*method;
+	const char	*actor;
+	const char	*outcome;
+	const char	*detail;
 };
 
 /* ---- store.c ---- */
@@ -219,10 +303,13 @@ int	 db_cancelled(PGconn *, const struct hsd_opts *,
 int	 db_release_one(PGconn *, const struct hsd_opts *,
 	    const struct hsd_job *, const char *why);
 int	 db_release_all(PGconn *, const struct hsd_opts *);
+/* endpoint: "ip:port" connected to, for a key pinned on another record. */
 int	 db_host_lookup(struct db_pool *, const struct hsd_job *,
-	    struct hsd_host *);
+	    const char *endpoint, struct hsd_host *);
 int	 db_credential(struct db_pool *, const struct hs_master_keys *,
 	    const char *id, struct hsd_cred *, char *err, size_t errlen);
+/* Writes and commits one audit row; 0 when it is stored, else -1. */
+int	 db_audit(struct db_pool *, const struct hsd_audit *);
 /*
  * Writes the outcome in one transaction; returns 1 when written, 0 when
  * the row is no longer ours (fence), -1 on a database error.
@@ -236,6 +323,13 @@ int	 db_notified(PGconn *);
 void	 hsd_job_free(struct hsd_job *);
 void	 hsd_host_clear(struct hsd_host *);
 void	 hsd_cred_clear(struct hsd_cred *);
+
+/* ---- queue.c: the connection a scan may be interrupted through ---- */
+
+/* Records fd as the slot's connection (the watchdog may shut it down). */
+void	 slot_attach_fd(struct hsd_slot *, int fd);
+/* Forgets and closes the slot's connection, if any. */
+void	 slot_close_fd(struct hsd_slot *);
 
 /* ---- scan.c ---- */
 
@@ -255,29 +349,114 @@ void	 result_log(struct hsd_result *, const char *level, const char *step,
 void	 fingerprint_sha256(const unsigned char *hash, size_t len,
 	    char *out, size_t outsize);
 double	 now_epoch(void);
-void	 utf8_scrub(char *);
+/* The libssh timeout of every blocking call from now on (>= 1 ms). */
+void	 scan_set_timeout(struct ssh_session_struct *, double secs);
 
 /* ---- inventory.c ---- */
 
 /*
- * Runs the read-only inventory script over an authenticated session.
- * Returns 0 (inv filled, maybe partially; gaps logged), -1 on a timeout,
- * -2 when no command could run, -3 when stopped.
+ * Runs the read-only inventory script over an authenticated session and
+ * parses its output into inv (initialised by inventory_init).  Returns
+ * INV_OK (inv filled, maybe partially; gaps logged) or another enum
+ * inv_rc with inv->why saying what ended it.
  */
-struct ssh_session_struct;
-int	 inventory_collect(struct ssh_session_struct *, struct hsd_slot *,
-	    double deadline, int step_timeout, struct inventory *,
-	    struct hsd_result *);
-/* Parses the script's output (exposed for tests and the benchmark). */
+int	 inventory_collect(struct ssh_session_struct *,
+	    const struct inv_limits *, struct inventory *, struct hsd_result *);
+
+/* ---- invparse.c: no I/O, no libssh (the fuzz driver links it alone) ---- */
+
+void	 inventory_init(struct inventory *, size_t mem_max);
+/*
+ * Parses the script's output; linear in its length whatever it holds.
+ * Returns an enum inv_rc.
+ */
 int	 inventory_parse(const char *out, size_t len, const char *marker,
-	    struct inventory *, struct hsd_result *);
+	    const struct inv_limits *, struct inventory *);
 void	 inventory_free(struct inventory *);
-json_t	*inventory_users_json(const struct inventory *);
-json_t	*inventory_groups_json(const struct inventory *);
-json_t	*inventory_members_json(const struct inventory *);
-json_t	*inventory_services_json(const struct inventory *);
-json_t	*inventory_tasks_json(const struct inventory *);
-json_t	*inventory_packages_json(const struct inventory *);
+/* Charges n bytes to the inventory's memory; -1 (nothing charged) past it. */
+int	 inv_mem_take(struct inventory *, size_t n);
+void	 inv_mem_give(struct inventory *, size_t n);
+/* 1 when the deadline passed or the stop flag is set (why is written). */
+int	 inv_interrupted(const struct inv_limits *, struct inventory *,
+	    const char *during, int *rc);
+/* Replaces bad UTF-8 and control characters but tab with '?', in place. */
+void	 utf8_scrub(char *);
+double	 inv_mono(void);
+
+/*
+ * ---- invparse.c for invtables.c: the parser's plumbing ----
+ * A parse fails at the first bound, deadline or stop (rc and inv->why);
+ * every helper then does nothing, so callers check p->rc once per row.
+ */
+enum inv_sec {
+	S_ID, S_OS, S_UNAME, S_HOSTNAME, S_PASSWD, S_GROUP, S_SHADOW,
+	S_UNITS, S_UNITFILES, S_TIMERS, S_CRON, S_PACKAGES, S_DONE, S__MAX
+};
+
+struct inv_section {
+	const char	*p;		/* into the output buffer */
+	size_t		 len;
+	int		 seen, ended, status;
+};
+
+/*
+ * Open addressing with linear probing.  An entry holds the low 32 bits of
+ * the key's hash (its position and a cheap first compare) and index + 1;
+ * 0 is empty.  The hash is SipHash under a key drawn for each parse, so no
+ * target can choose names that collide and make the lookups quadratic.
+ */
+struct itab {
+	uint64_t	*e;
+	size_t		 cap, n;
+};
+typedef int (*itab_eq)(const void *ctx, size_t idx, const void *key);
+
+struct inv_parse {
+	struct inventory	*inv;
+	const struct inv_limits	*lim;
+	unsigned char		 key[16];	/* crypto_shorthash */
+	char			*line;		/* the current line, scrubbed */
+	size_t			 linecap;
+	unsigned		 tick;
+	int			 rc;		/* enum inv_rc; INV_OK goes on */
+	const char		*what;		/* the table being read */
+	struct itab		 users, groups, gids;
+	size_t			 ucap, gcap, scap, tcap, pcap;
+};
+
+void	 ip_fail(struct inv_parse *, int rc, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	 ip_note(struct inv_parse *, const char *level, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	 ip_too_many(struct inv_parse *, long bound, const char *what);
+/* Charges n bytes; -1 (and rc set) past scan_max_bytes. */
+int	 ip_take(struct inv_parse *, size_t n);
+/* Room for element n of arr; on failure rc is set and arr returned. */
+void	*ip_grow(struct inv_parse *, void *arr, size_t n, size_t *cap,
+	    size_t size);
+/* Copies into the arena; NULL past a bound (rc set). */
+char	*ip_strn(struct inv_parse *, const char *s, size_t n);
+char	*ip_name(struct inv_parse *, const char *s, const char *what);
+char	*ip_text(struct inv_parse *, const char *s, const char *what);
+/* The next line of [*cur, end) into p->line; 0 at the end or failure. */
+int	 ip_next(struct inv_parse *, const char **cur, const char *end);
+size_t	 ip_split(char *s, char sep, char **f, size_t max);
+long long ip_num(const char *s, long long dflt);
+uint64_t ip_hash(const struct inv_parse *, const void *k, size_t n);
+long	 itab_get(const struct itab *, uint64_t h, itab_eq, const void *ctx,
+	    const void *key);
+int	 itab_put(struct inv_parse *, struct itab *, uint64_t h, size_t idx);
+void	 itab_free(struct inv_parse *, struct itab *);
+/* invtables.c: every table from its section. */
+void	 inv_parse_tables(struct inv_parse *, const struct inv_section *);
+
+/* ---- invjson.c ---- */
+
+/*
+ * Encodes the collected tables as the JSON arrays store.c sends
+ * (inv->json[], charged to the memory bound).  Returns an enum inv_rc.
+ */
+int	 inventory_encode(struct inventory *, const struct inv_limits *);
 
 /* ---- queue.c ---- */
 

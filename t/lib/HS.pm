@@ -281,7 +281,8 @@ sub credential {
 	my $id = psql($q);
 	return $id if length $id;
 	my @a = ('credential', 'add', '--name', $name,
-	    '--username', $o{username} // 'scanner');
+	    '--username', $o{username} // 'scanner',
+	    '--scope', $o{scope} // 'any');
 	push @a, '--kind', $o{kind} if defined $o{kind};
 	my ($rc, $out, $err) = ctl(\@a, stdin => $secret);
 	die "HS: credential add $name failed ($rc): $err\n" if $rc != 0;

@@ -131,7 +131,11 @@ sub default_groups {
 # SSHD->new(dir => SCRATCH, addr => '127.0.0.21', password => 'pw', ...)
 #   key_types => ['ed25519'] (also 'rsa', 'ecdsa'), log_level => 'DEBUG1',
 #   os_release => { NAME => ..., VERSION_ID => ... }, users, groups,
-#   extra_config => "...", sh_is_bash => 1 (/bin/sh is bash, as on RHEL)
+#   extra_config => "...", sh_is_bash => 1 (/bin/sh is bash, as on RHEL),
+#   binds => { '/usr/bin/uname' => "$scratch/fake-uname", ... } (files or
+#   directories bind-mounted over the target's own, which must exist:
+#   everything the scan runs sees them).  The files under dir/etc are
+#   written here; a test may overwrite them before start().
 sub new {
 	my ($class, %o) = @_;
 	my $n = ++$serial;
@@ -157,6 +161,7 @@ sub new {
 		groups => $o{groups} // default_groups(),
 		extra => $o{extra_config} // '',
 		sh_is_bash => $o{sh_is_bash},
+		binds => $o{binds} // {},
 		log => "$dir/sshd.log",
 	}, $class;
 	$self->{port} = $o{port} // free_port($self->{addr});
@@ -297,6 +302,8 @@ sub start {
 	    "mount --bind $d/etc/os-release \"\$(readlink -f /etc/os-release)\"",
 	    ($self->{sh_is_bash} ?
 		('mount --bind /bin/bash "$(readlink -f /bin/sh)"') : ()),
+	    (map { "mount --bind '$self->{binds}{$_}' '$_'" }
+		sort keys %{$self->{binds}}),
 	    "exec /usr/sbin/sshd -D -e -f $d/sshd_config -E $self->{log}");
 	my $pid = fork // die "SSHD: fork: $!\n";
 	if ($pid == 0) {

@@ -484,6 +484,7 @@ static void
 test_errors_add(void)
 {
 	json_t	*e = json_object(), *l;
+	char	*s;
 
 	hs_errors_add(e, "[0].os", "first");
 	hs_errors_add(e, "[0].os", "second");
@@ -494,8 +495,23 @@ test_errors_add(void)
 	    strcmp(json_string_value(json_array_get(l, 1)), "second") == 0,
 	    "errors_add: two messages on one path, in order");
 	is_int(json_object_size(e), 2, "errors_add: one key per path");
+	/* A NULL errors, path or message adds nothing anywhere. */
 	hs_errors_add(NULL, "$", "x");
-	ok(1, "errors_add: NULL errors is a no-op");
+	hs_errors_add(e, NULL, "x");
+	hs_errors_add(e, "[1].ipAddress", NULL);
+	hs_errors_add(e, "$", NULL);
+	s = json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS);
+	is_str(s, "{\"$\":[\"third\"],\"[0].os\":[\"first\",\"second\"]}",
+	    "errors_add: a NULL errors, path or message adds nothing");
+	free(s);
+	/* A path that holds something else than a list gets a list. */
+	json_object_set_new(e, "[2].os", json_integer(1));
+	hs_errors_add(e, "[2].os", "replaced");
+	s = json_dumps(json_object_get(e, "[2].os"), JSON_COMPACT |
+	    JSON_ENCODE_ANY);
+	is_str(s, "[\"replaced\"]", "errors_add: a non-list value becomes a "
+	    "list of the message");
+	free(s);
 	json_decref(e);
 }
 
@@ -1166,7 +1182,7 @@ ms_since(const struct timespec *t0)
 {
 	struct timespec	 t1;
 
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
 	return (t1.tv_sec - t0->tv_sec) * 1e3 +
 	    (t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
@@ -1205,14 +1221,18 @@ test_big_body(void)
 	root = json_loads(b.p, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
 	ok(json_array_size(root) == HS_DEFAULT_MAX_HOSTS,
 	    "fixture: 10 000 items parse");
-	/* Best of three, so a busy machine does not fail the test. */
+	/*
+	 * The CPU time this process spent, best of three: other processes
+	 * on a busy machine (a parallel make check, a fuzzer) stretch the
+	 * wall clock many times over, but not this.
+	 */
 	for (k = 0; k < 3; k++) {
 		if (k > 0) {
 			hs_host_reqs_free(h, n);
 			json_decref(errors);
 			errors = json_object();
 		}
-		clock_gettime(CLOCK_MONOTONIC, &t0);
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
 		rc = hs_validate_hosts(root, HS_DEFAULT_MAX_HOSTS, &h, &n,
 		    errors);
 		if ((t = ms_since(&t0)) < ms)
@@ -1220,7 +1240,7 @@ test_big_body(void)
 	}
 	ok(rc == 0 && json_object_size(errors) == 0 &&
 	    n == HS_DEFAULT_MAX_HOSTS, "10 000 items validate without error");
-	ok(ms < budget, "10 000 items in %.1f ms (budget %.0f ms)", ms,
+	ok(ms < budget, "10 000 items in %.1f ms of CPU (budget %.0f ms)", ms,
 	    budget);
 	if (h != NULL && n == HS_DEFAULT_MAX_HOSTS)
 		is_str(h[9999].trusted_thumbprint, SHA256_FP,
