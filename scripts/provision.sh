@@ -9,7 +9,8 @@ HS_PACKAGES=(build-essential autoconf automake libtool pkg-config
 	perl procps util-linux openssh-server openssh-client mandoc
 	liboath-dev libqrencode-dev libcurl4-openssl-dev oathtool libjson-validator-perl
 	libyaml-libyaml-perl python3-paramiko clang-14 libclang-rt-14-dev
-	shellcheck)
+	shellcheck debhelper dpkg-dev lintian cpio debootstrap systemd systemd-container
+	man-db)
 
 hs_pkg_installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'

@@ -140,7 +140,7 @@ ctl_keygen(struct ctl *ctl, int argc, char **argv)
 	char			 tmp[HS_MAX_PATH_LEN + 16];
 	const char		*path = ctl->cfg.signing_key;
 	struct stat		 st;
-	int			 ch, force = 0, made = 0, rc = CTL_ERR;
+	int			 ch, force = 0, made = 0, old = 0, rc = CTL_ERR;
 
 	while ((ch = getopt_long(argc, argv, ":fh", opts, NULL)) != -1)
 		switch (ch) {
@@ -161,8 +161,12 @@ ctl_keygen(struct ctl *ctl, int argc, char **argv)
 		    ctl_cfg_name(ctl));
 	if (strlen(path) > HS_MAX_PATH_LEN)
 		return ctl_err("keygen: signing_key: path too long");
-	if (!force && lstat(path, &st) == 0)
-		return ctl_err("%s exists; keygen --force replaces it", path);
+	if (lstat(path, &st) == 0) {
+		if (!force)
+			return ctl_err("%s exists; keygen --force replaces it",
+			    path);
+		old = S_ISREG(st.st_mode);
+	}
 
 	if ((k = sodium_malloc(sizeof(*k))) == NULL) {
 		ctl_warn("out of memory");
@@ -180,6 +184,12 @@ ctl_keygen(struct ctl *ctl, int argc, char **argv)
 	    sizeof(tmp)) == -1)
 		goto out;
 	made = 1;
+	/* Whoever read the old key (the responder's user) reads the new. */
+	if (old && (st.st_uid != geteuid() || st.st_gid != getegid()) &&
+	    chown(tmp, st.st_uid, st.st_gid) == -1 && errno != EPERM) {
+		ctl_warn("%s: %s", tmp, strerror(errno));
+		goto out;
+	}
 	if (keyring_append(ctl->cfg.keyring, pub) == -1)
 		goto out;
 	if (force) {
