@@ -3,7 +3,8 @@
 # and paths changed and run as a private Apache: mod_proxy_fcgi to the
 # responder's socket, mod_fcgid starting and stopping the responder
 # itself, and plain CGI (mod_cgi under prefork, mod_cgid under event, and
-# mod_cgid with suexec running a per-user binary as that user).  Each
+# mod_cgid with suexec running a per-user binary as that user, under
+# Debian's suexec in a private mount namespace).  Each
 # serves the API (a POST that lands, a GET, 401 with WWW-Authenticate,
 # 404/405/413 problems), passes Authorization and never HTTP_PROXY, and
 # answers whole every request refused before its body was read (the CGI
@@ -281,6 +282,82 @@ for my $m (['cgi', 'prefork'], ['cgid', 'event']) {
 	httpoxy_ok($what, $env);
 	is($env->{HOSTSCAN_CONFIG}, $CONF, "$what: SetEnv HOSTSCAN_CONFIG arrives");
 	is($env->{PATH_INFO}, '/api/v1/HostScanJob', "$what: the route is PATH_INFO");
+	apache_stop($a);
+}
+
+# ---- suexec: the per-user binary runs as its user -------------------------
+# Debian's suexec (apache2-suexec-pristine) runs programs under /var/www
+# only, so the test's docroot is bind-mounted there in a private mount
+# namespace that only this Apache sees (and its log directory over
+# /var/log/apache2, where suexec writes): the shipped file is rendered
+# with its /var/www/alice paths as they are.  suexec keeps only the
+# variables on its safe list, so hostscan.cgi is the wrapper the file's
+# comment describes.
+{
+	my $user = $ENV{HS_USER} // 'hostscan';
+	my (undef, undef, $uid, $gid) = getpwnam($user);
+	die "no user $user\n" unless defined $uid;
+	my $group = getgrgid($gid);
+	my $www = "$T/$RUN-www";
+	my $home = "$www/alice";
+	my $logs = "$T/$RUN-suexec-log";
+	File::Path::make_path("$home/cgi-bin", "$home/bin", "$home/etc", $logs);
+	chmod 0755, $www, $logs;
+	chown $uid, $gid, $home, "$home/cgi-bin", "$home/bin", "$home/etc";
+	chmod 0755, $home, "$home/cgi-bin", "$home/bin";
+	chmod 0700, "$home/etc";
+	File::Copy::copy($CONF, "$home/etc/hostscan.conf") or die "copy: $!";
+	chown $uid, $gid, "$home/etc/hostscan.conf";
+	chmod 0600, "$home/etc/hostscan.conf";
+	my $install = sub {
+		my ($prog) = @_;
+		File::Copy::copy($prog, "$home/bin/hostscan.fcgi") or die "copy: $!";
+		my $san = join '', map { "$_='$ENV{$_}' " } @san;
+		Web::spew("$home/cgi-bin/hostscan.cgi", "#!/bin/sh\n$san"
+		    . "HOSTSCAN_CONFIG=/var/www/alice/etc/hostscan.conf "
+		    . "exec /var/www/alice/bin/hostscan.fcgi\n", 0755);
+		chown $uid, $gid, "$home/bin/hostscan.fcgi",
+		    "$home/cgi-bin/hostscan.cgi";
+		chmod 0755, "$home/bin/hostscan.fcgi";
+	};
+	my $site = sub {
+		my ($port) = @_;
+		return render('apache/hostscan-cgi.conf', {
+		    '127.0.0.1:8080' => "127.0.0.1:$port",
+		    'SuexecUserGroup alice alice' =>
+			"SuexecUserGroup $user $group" });
+	};
+	my %binds = ('/var/www' => $www, '/var/log/apache2' => $logs);
+	my $what = 'suexec';
+
+	$install->($FCGI);
+	my $port = free_port();
+	my $a = apache_start(site => $site->($port), port => $port,
+	    modules => [qw(cgid suexec)], binds => \%binds,
+	    main => "ScriptSock $T/$RUN-suexec-cgisock\nLogLevel notice\n");
+	# Logged at start, maybe after the port accepts.
+	ok(wait_for(sub { HS::slurp($a->{error_log}) =~
+	    /suEXEC mechanism enabled/ }, 10),
+	    "$what: Apache found the setuid suexec");
+	serves_api($what, $a->{url});
+	refusals_whole($what, $port);
+	my $log = HS::slurp("$logs/suexec.log");
+	like($log, qr/uid: \($uid\/\Q$user\E\) gid: \($gid\/\Q$group\E\) cmd: hostscan\.cgi/,
+	    "$what: suexec ran hostscan.cgi as $user");
+	unlike($log, qr/\] (?!uid:)/, "$what: suexec logged nothing but runs")
+	    or diag($log);
+	is(apache_stop($a), 0, "$what: Apache stops with status 0");
+
+	$install->($ECHO);
+	$port = free_port();
+	$a = apache_start(site => $site->($port), port => $port,
+	    modules => [qw(cgid suexec)], binds => \%binds,
+	    main => "ScriptSock $T/$RUN-suexec-cgisock2\n");
+	my $env = env_seen($a->{url});
+	is($env->{'hostscan.uid'}, $uid, "$what: the program runs as $user");
+	is($env->{HOSTSCAN_CONFIG}, '/var/www/alice/etc/hostscan.conf',
+	    "$what: the wrapper names the configuration");
+	httpoxy_ok($what, $env);
 	apache_stop($a);
 }
 

@@ -308,11 +308,16 @@ sub http_raw {
 }
 
 # A load client: $n processes each sending requests in a loop through
-# HTTP::Tiny with keep-alive (which, like every HTTP client, sends a
-# request again on a fresh connection when the server had closed the idle
-# one), each request written to $file as one line: pid seq start end
-# status method path key job.  $next->($i, $seq) returns [method, path,
-# %api_options] for each request.  Returns a handle for load_stop.
+# HTTP::Tiny with keep-alive, each request written to $file as one line:
+# client seq start end status method path key job retries.
+# $next->($i, $seq) returns [method, path, %api_options] for each request.
+# A request that got no answer at all (HTTP::Tiny's 599: the connection
+# failed or was closed under it, as a web server closes an idle
+# keep-alive connection) is sent again on a fresh connection, as HTTP
+# clients do -- but only when that is safe: a GET, or a POST carrying an
+# Idempotency-Key (the API answers a repeated key with the first job).
+# retries counts those, so a test can report them apart.  Returns a
+# handle for load_stop.
 sub load_start {
 	my (%o) = @_;
 	my $file = $o{file};
@@ -342,6 +347,14 @@ sub load_start {
 				my $t0 = Time::HiRes::time();
 				my $res = $ua->request($method, $o{url} . $path,
 				    \%req);
+				my $retries = 0;
+				while ($res->{status} == 599 && $retries < 2 &&
+				    ($method eq 'GET' ||
+				    defined $h{'Idempotency-Key'})) {
+					$retries++;
+					$res = $ua->request($method,
+					    $o{url} . $path, \%req);
+				}
 				my $t1 = Time::HiRes::time();
 				my $job = '-';
 				if ($res->{status} == 200 && $method eq 'POST' &&
@@ -349,9 +362,10 @@ sub load_start {
 				    /"id":"([0-9a-f-]{36})"/) {
 					$job = $1;
 				}
-				printf $fh "%d %d %.6f %.6f %d %s %s %s %s\n", $i,
-				    $seq, $t0, $t1, $res->{status}, $method,
-				    $path, $h{'Idempotency-Key'} // '-', $job;
+				printf $fh "%d %d %.6f %.6f %d %s %s %s %s %d\n",
+				    $i, $seq, $t0, $t1, $res->{status}, $method,
+				    $path, $h{'Idempotency-Key'} // '-', $job,
+				    $retries;
 				Time::HiRes::sleep($o{pause}) if $o{pause};
 			}
 			close $fh;
@@ -363,7 +377,8 @@ sub load_start {
 }
 
 # Stops the clients (each finishes its request in progress) and returns
-# the records: [{client, seq, start, end, status, method, path, key, job}].
+# the records: [{client, seq, start, end, status, method, path, key, job,
+# retries}].
 sub load_stop {
 	my ($l) = @_;
 	kill 'TERM', @{$l->{pids}};
@@ -382,10 +397,11 @@ sub load_stop {
 	open(my $fh, '<', $l->{file}) or die "Web: $l->{file}: $!\n";
 	while (my $line = <$fh>) {
 		my @f = split ' ', $line;
-		next unless @f == 9;
+		next unless @f == 10;
 		push @r, { client => $f[0], seq => $f[1], start => $f[2],
 		    end => $f[3], status => $f[4], method => $f[5],
-		    path => $f[6], key => $f[7], job => $f[8] };
+		    path => $f[6], key => $f[7], job => $f[8],
+		    retries => $f[9] };
 	}
 	close $fh;
 	return \@r;
