@@ -271,6 +271,25 @@ for my $m (['cgi', 'prefork'], ['cgid', 'event']) {
 	    "$what: Apache logged no failed read of a CGI answer");
 	is(apache_stop($a), 0, "$what: Apache stops with status 0");
 
+	# The responder's own 413: its max_body_bytes below Apache's limit.
+	my $small = "$T/$RUN-$mod/small-body.conf";
+	HS::write_config_copy($small, { max_body_bytes => 256 * 1024 });
+	$port = free_port();
+	$a = apache_start(site => cgi_site($port, $bin, $small), mpm => $mpm,
+	    port => $port, modules => [$mod],
+	    main => pass_san() . ($mod eq 'cgid' ?
+	    "ScriptSock $T/$RUN-$mod/cgisock1\n" : ''));
+	$r = http_raw($port, "POST /api/v1/HostScanJob HTTP/1.1\r\n"
+	    . "Host: localhost\r\nConnection: close\r\nAuthorization: Bearer $tok\r\n"
+	    . "Content-Type: application/json\r\nContent-Length: "
+	    . length($BODY) . "\r\n\r\n$BODY");
+	problem_ok($r, 413, "$what: 1 MiB over the responder's 256 KiB limit");
+	ok($r->{whole}, "$what: the responder's 413 arrives whole")
+	    or diag(substr($r->{raw}, 0, 400));
+	unlike(HS::slurp($a->{error_log}), qr/AH00574|apr_bucket_read/,
+	    "$what: ... and Apache logged no failed read");
+	is(apache_stop($a), 0, "$what: Apache stops with status 0");
+
 	# The environment a CGI program gets from the same file.
 	File::Copy::copy($ECHO, "$bin/hostscan.cgi") or die "copy: $!";
 	chmod 0755, "$bin/hostscan.cgi";

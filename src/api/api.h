@@ -126,7 +126,7 @@ void	 serve(struct worker *, struct io *);
 void	 io_fcgi_init(struct io *, void *fcgx_request);
 void	 io_cgi_init(struct io *);
 /* Discards the unread rest of a CGI request body (bounded). */
-void	 io_cgi_drain(const struct hs_config *);
+void	 io_cgi_drain(void);
 
 /* request.c */
 void	 req_init(struct req *, struct io *, struct worker *);

@@ -3,6 +3,8 @@
  * FastCGI request of libfcgi, or a CGI server's environment, stdin and
  * stdout.  serve() sees only struct io.
  */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -112,25 +114,30 @@ io_cgi_init(struct io *io)
 /*
  * Reads and discards what is left of the request body before a CGI
  * process exits.  A request answered before its body was read (401, 411,
- * 415, ...) would otherwise leave it unread, and under mod_cgid stdin is
- * a socket: closing one with unread data resets it, so Apache loses the
- * response (AH00574 apr_bucket_read() failed).  Reads up to the declared
- * CONTENT_LENGTH, else to end of file, at most max_body_bytes in all (the
- * web server refuses bigger bodies: LimitRequestBody) and for at most
- * HS_CGI_DRAIN_SECONDS.
+ * 413, 415, ...) would otherwise leave it unread, and under mod_cgid stdin
+ * is a socket: Apache's write of the body fails when the program exits
+ * without reading it, and it drops the program's answer (the client gets
+ * a reset or a truncated response; AH00574 apr_bucket_read() failed).
+ * Reads up to the declared CONTENT_LENGTH, else to end of file (a chunked
+ * body has no CONTENT_LENGTH), bounded by HS_CGI_DRAIN_MAX_BYTES and
+ * HS_CGI_DRAIN_SECONDS.  The answer is ended first (end of file on stdout:
+ * a shutdown where stdout is the socket stdin is, else a close), so a
+ * server that waits for it need not wait for the drain.
  */
 void
-io_cgi_drain(const struct hs_config *cfg)
+io_cgi_drain(void)
 {
 	const char	*cl = getenv("CONTENT_LENGTH");
 	const char	*errstr = NULL;
 	char		 buf[65536];
 	struct pollfd	 pfd;
 	struct timespec	 now, end;
-	long long	 left = cfg->max_body_bytes - cgi_consumed, len;
+	long long	 left = HS_CGI_DRAIN_MAX_BYTES - cgi_consumed, len;
 	ssize_t		 r;
 	long		 ms;
 
+	if (shutdown(STDOUT_FILENO, SHUT_WR) == -1)
+		(void)close(STDOUT_FILENO);
 	if (cl != NULL && *cl != '\0' &&
 	    hs_strtonum(cl, 0, LLONG_MAX, &len, &errstr) == 0 &&
 	    len - cgi_consumed < left)

@@ -308,7 +308,7 @@ server_cgi(const struct hs_config *cfg)
 	worker_init(&w, cfg, 0);
 	io_cgi_init(&io);
 	serve(&w, &io);
-	io_cgi_drain(cfg);
+	io_cgi_drain();
 	worker_free(&w);
 	return 0;
 }

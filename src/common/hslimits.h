@@ -145,11 +145,15 @@
 #define HS_MAX_PATH_LEN			1024
 /*
  * A CGI process reads and discards the rest of a request body it refused
- * before exiting (io.c, io_cgi_drain): at most max_body_bytes in all,
- * for at most this long.  The web server bounds the time a client may take
- * too (Apache's Timeout); this only keeps a stalled one from holding the
- * process forever.
+ * before exiting (io.c, io_cgi_drain), up to its CONTENT_LENGTH, at most
+ * this many bytes and for at most this long.  Not max_body_bytes: the
+ * responder's own 413 is for a body larger than that, and mod_cgid drops
+ * the answer of a program that did not read the whole body.  The web
+ * server bounds bodies too (LimitRequestBody; 1 GiB by default since
+ * Apache 2.4.54) and the time a client may take (Timeout); these only
+ * keep a server without such limits from holding the process longer.
  */
+#define HS_CGI_DRAIN_MAX_BYTES		(1024LL * 1024 * 1024)
 #define HS_CGI_DRAIN_SECONDS		10L
 /*
  * hostscanctl import-csv.  A field holds HS_MAX_FIELD_LEN characters of up
