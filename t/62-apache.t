@@ -304,6 +304,29 @@ for my $m (['cgi', 'prefork'], ['cgid', 'event']) {
 	apache_stop($a);
 }
 
+# A CGI process reads the keyring only for a route that checks a token,
+# and logs then that it cannot (a long-lived worker logs it at start).
+{
+	my $conf = "$T/$RUN-nokeyring.conf";
+	my $ring = "$T/$RUN-missing.keyring";
+	HS::write_config_copy($conf, { keyring => $ring });
+	my %env = (GATEWAY_INTERFACE => 'CGI/1.1', SERVER_PROTOCOL => 'HTTP/1.1',
+	    REQUEST_METHOD => 'GET', SCRIPT_NAME => '/cgi-bin/hostscan.cgi',
+	    QUERY_STRING => '', REMOTE_ADDR => '192.0.2.10',
+	    HOSTSCAN_CONFIG => $conf, HOSTSCAN_KEYRING => undef);
+	my ($rc, $out, $err) = run_cmd([$FCGI], env => { %env,
+	    PATH_INFO => '/api/v1/Version' });
+	is($rc, 0, 'CGI without a keyring: Version exits 0');
+	like($out, qr/\AStatus: 200\b/, '... and answers 200');
+	unlike($err, qr/keyring/, '... without touching the keyring');
+	($rc, $out, $err) = run_cmd([$FCGI], env => { %env,
+	    PATH_INFO => '/api/v1/HostScanJob', HTTP_AUTHORIZATION =>
+	    "Bearer $tok" });
+	like($out, qr/\AStatus: 401\b/, 'CGI without a keyring: a token is refused');
+	like($err, qr/event=keyring_load_failed path=\Q$ring\E /,
+	    '... and the process logs that it cannot read the keyring');
+}
+
 # ---- suexec: the per-user binary runs as its user -------------------------
 # Debian's suexec (apache2-suexec-pristine) runs programs under /var/www
 # only, so the test's docroot is bind-mounted there in a private mount

@@ -45,8 +45,10 @@ auth_revoked(struct req *r, const struct hs_claims *c, const char **why,
 void
 keyring_update(struct worker *w, int force)
 {
-	char	 err[256];
-	int	 rc;
+	/* A CGI process tries once, on first use: its failure is logged too. */
+	static int	 failure_logged;
+	char		 err[256];
+	int		 rc;
 
 	if (w->cfg->keyring == NULL)
 		return;
@@ -57,9 +59,10 @@ keyring_update(struct worker *w, int force)
 	} else
 		rc = hs_keyring_refresh(&w->keyring, force, err, sizeof(err));
 	if (rc < 0) {
-		if (force || w->keyring_ok)
+		if (force || w->keyring_ok || !failure_logged)
 			hs_log(HS_LOG_ERROR, "keyring_load_failed", "path=%s "
 			    "error=\"%s\"", w->cfg->keyring, err);
+		failure_logged = 1;
 		return;
 	}
 	if (!w->keyring_ok || rc == 1) {
