@@ -20,6 +20,7 @@ package Load;
 #
 #   my $l = Load->start(url => 'http://127.0.0.1:PORT', connections => 4,
 #       duration => 30,               # seconds; without it, until stop()
+#       count => 100,                 # or this many requests a connection
 #       requests => [ { method => 'POST', path => '/api/v1/HostScanJob',
 #           headers => { Authorization => "Bearer $t",
 #               'Content-Type' => 'application/json' }, body => $json },
@@ -63,6 +64,7 @@ sub start {
 		host => $host, port => $port, tag => $tag,
 		conns => $o{connections} // 4,
 		duration => $o{duration},
+		count => $o{count},
 		timeout => $o{timeout} // 30,
 		requests => $o{requests} // die("Load: requests needed\n"),
 		stopfile => "$dir/$tag.stop",
@@ -156,7 +158,8 @@ sub run_conn {
 	my $seq = 0;
 	my $i = 0;
 	my @reqs = @{$self->{requests}};
-	while (!-e $self->{stopfile} && (!defined $end || now() < $end)) {
+	while (!-e $self->{stopfile} && (!defined $end || now() < $end)
+	    && (!defined $self->{count} || $seq < $self->{count})) {
 		my $q = $reqs[$i++ % @reqs];
 		my $path = $q->{path};
 		if ($path =~ /\{job\}/) {
