@@ -8,7 +8,8 @@
 #    hostscan-fcgi.socket has): three rolling restarts (the new responder
 #    starts on the socket, then the old one gets SIGTERM) and two
 #    systemd-style ones (SIGTERM, and when it has exited the new one
-#    starts: connections wait in the socket's backlog meanwhile).
+#    starts: connections wait in the socket's backlog meanwhile); and a
+#    responder whose one worker is never idle stops at once on SIGTERM.
 # Both: every response 2xx, every POST answered 200 has its job in the
 # database.  A kept-alive connection that nginx closed while idle is
 # retried by the client (counted apart, and shown never to have been
@@ -44,6 +45,8 @@ chmod 0666, $sock or die "$sock: $!\n";
 # StandardInput=socket and spawn-fcgi give it), in its own process group.
 my (%gen, $ngen);
 sub start_gen {
+	my ($workers, $conf) = @_;
+	$workers //= 2;
 	my $n = ++$ngen;
 	my $log = "$dir/responder-$n.log";
 	my $pid = fork // die "fork: $!\n";
@@ -54,17 +57,17 @@ sub start_gen {
 		open(STDERR, '>&', \*STDOUT) or POSIX::_exit(126);
 		delete $ENV{$_} for qw(GATEWAY_INTERFACE REQUEST_METHOD);
 		exec(HS::env_required('HOSTSCAN_FCGI'), '--config',
-		    HS::env_required('HOSTSCAN_CONFIG'), '--workers', 2)
-		    or POSIX::_exit(127);
+		    $conf // HS::env_required('HOSTSCAN_CONFIG'), '--workers',
+		    $workers) or POSIX::_exit(127);
 	}
 	# scripts/test stops it if this test cannot.
 	open(my $pf, '>', scratch_dir() . "/extra-$pid.pid") or die "$!\n";
 	print $pf "$pid\n";
 	close $pf;
 	$gen{$pid} = $log;
-	ok(wait_for(sub { child_pids($pid) == 2
-	    && HS::slurp($log) =~ /event=worker_started.*\n.*event=worker_started/s }, 15),
-	    "responder $n: supervisor and 2 workers on the kept socket");
+	ok(wait_for(sub { child_pids($pid) == $workers
+	    && (() = HS::slurp($log) =~ /event=worker_started/g) == $workers }, 15),
+	    "responder $n: supervisor and $workers worker(s) on the kept socket");
 	return $pid;
 }
 
@@ -195,7 +198,9 @@ my $web = Site::nginx(site => 'hostscan.conf', port => $port, workers => 2,
 	is($status_ok, 5, 'each old responder exited with status 0 after SIGTERM');
 	diag(check_run('responder restarts x5', $res, 50));
 	# Requests the old responders finished after their SIGTERM, and ones
-	# that waited in the backlog while no responder ran.
+	# sent between a systemd-style SIGTERM and the start of the next
+	# responder (they waited in the backlog: no worker accepts after
+	# SIGTERM).
 	my $finished = 0;
 	for my $n (1 .. 5) {
 		my $l = HS::slurp("$dir/responder-$n.log");
@@ -206,12 +211,37 @@ my $web = Site::nginx(site => 'hostscan.conf', port => $port, workers => 2,
 	my $waited = grep { my $r = $_; grep { $r->{start} > $_->[0]
 	    && $r->{start} < $_->[1] } @gaps } @{$res->{records}};
 	diag("responder restarts: $finished requests finished after a SIGTERM, "
-	    . "$waited sent while no responder ran");
+	    . "$waited sent between a SIGTERM and the next responder's start");
 	ok($finished >= 1, 'old responders finished requests they had after SIGTERM');
-	ok($waited >= 1, 'requests sent while no responder ran were served');
+	ok($waited >= 1, 'requests sent between a SIGTERM and the next start were served');
 	is(scalar(grep { $_->{error} =~ /timeout/ } @{$res->{records}}), 0,
 	    'no request timed out');
 	is(stop_gen($old), 0, 'the last responder exits with status 0');
+}
+
+# A worker that never finds its socket idle (8 connections for its one
+# worker: one is always waiting) still stops at SIGTERM once its request
+# is done, not when the grace period (30 s here) runs out and the
+# supervisor's SIGKILL cuts the request it is serving.
+{
+	my $conf = "$dir/grace.conf";
+	HS::write_config_copy($conf, { shutdown_grace_seconds => 30 }, ['listen']);
+	my $busy = start_gen(1, $conf);
+	my $log = "$dir/responder-$ngen.log";
+	my $load = Load->start(url => $web->{url}, connections => 8,
+	    tag => "$RUN-busy", requests => \@mix);
+	ok(wait_for(sub { (() = HS::slurp($log) =~ /event=request /g) >= 30 }, 30),
+	    'one worker, 8 connections: 30 requests served');
+	my $t = Load::now();
+	my $st = stop_gen($busy);
+	my $took = Load::now() - $t;
+	is($st, 0, 'the busy responder exits with status 0 after SIGTERM');
+	ok($took < HS::scaled(3), sprintf('... %.2f s after it, not at the '
+	    . 'end of the grace period', $took));
+	my $last = start_gen();
+	Time::HiRes::sleep(0.5);
+	diag(check_run('busy responder stopped', $load->stop, 30));
+	is(stop_gen($last), 0, 'the last responder exits with status 0');
 }
 
 is(HS::stop_nginx($web), 0, 'nginx stops cleanly');
