@@ -156,8 +156,14 @@ sub fcgid_main {
 	mkdir $dir;
 	my (undef, undef, $uid, $gid) = getpwnam('www-data');
 	chown $uid, $gid, $dir;
-	return "FcgidIPCDir $dir\nFcgidProcessTableFile $dir/shm\n"
-	    . join('', map { "FcgidInitialEnv $_ \"$ENV{$_}\"\n" } @san);
+	# mod_fcgid cuts a FcgidInitialEnv value at 127 bytes: the
+	# sanitizers read their options from a file instead.
+	my $env = '';
+	for my $k (@san) {
+		Web::spew("$dir/$k", join("\n", split /:/, $ENV{$k}) . "\n");
+		$env .= "FcgidInitialEnv $k \"include=$dir/$k\"\n";
+	}
+	return "FcgidIPCDir $dir\nFcgidProcessTableFile $dir/shm\n$env";
 }
 
 sub pass_san {
