@@ -62,7 +62,8 @@ sub serves_api {
 	my ($what, $url) = @_;
 	my $r = api(GET => '/api/v1/Version', url => $url);
 	is($r->{status}, 200, "$what: GET Version 200");
-	my @items = map { host_item(dnsHostName => "$_.$what.apache.test" =~ tr/_/-/r) }
+	my @items = map {
+	    host_item(dnsHostName => "$_.$what.apache.test" =~ tr/_/-/r) }
 	    qw(a b);
 	$r = api(POST => '/api/v1/HostScanJob', url => $url, token => $tok,
 	    json => \@items);
@@ -390,7 +391,8 @@ for my $m (['cgi', 'prefork'], ['cgid', 'event']) {
 	serves_api($what, $a->{url});
 	refusals_whole($what, $port);
 	my $log = HS::slurp("$logs/suexec.log");
-	like($log, qr/uid: \($uid\/\Q$user\E\) gid: \($gid\/\Q$group\E\) cmd: hostscan\.cgi/,
+	my $ran = qr/uid: \($uid\/\Q$user\E\) gid: \($gid\/\Q$group\E\) /;
+	like($log, qr/${ran}cmd: hostscan\.cgi/,
 	    "$what: suexec ran hostscan.cgi as $user");
 	unlike($log, qr/\] (?!uid:)/, "$what: suexec logged nothing but runs")
 	    or diag($log);
