@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * POST /HostScanJob/ValidateImportedCSV: the items of a HostScanJobRequest
  * array back, each with the problems POST /HostScanJob would find in it.

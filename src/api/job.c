@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The HostScanJob routes: POST a job, POST .../OuMapping/{credentialId},
  * the job list, one job, its status and its cancel; and the

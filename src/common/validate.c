@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* HostScanJobRequest validation: one table of fields and their pure checks. */
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: ISC */
 /*
- * import-csv: the product's CSV of hosts (api.md, "CSV import") checked
+ * import-csv: the product's CSV of hosts (README, "CSV import") checked
  * by POST /HostScanJob/ValidateImportedCSV and its valid rows queued by
  * one POST /HostScanJob, both through the API as any client would, so
  * the rules, the audit trail (createdBy) and the limits are the API's.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One host's scan: resolve, connect, handshake, trust, login, inventory,
  * each step bounded by the host's deadline and the slot's stop flag.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* hostscand's SQL: every statement, the connection pool, claims, results. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
