@@ -11,7 +11,7 @@
 
 #include "api.h"
 
-/* The HostScanJobRequest fields (api.md) echoed back; others are dropped. */
+/* The HostScanJobRequest fields echoed back; others are dropped. */
 static const char *const echoed[] = {
 	"dnsHostName", "ipAddress", "os", "credentialId", "credentialName",
 	"platformName", "acceptThumbprintOnFirstDiscovery",

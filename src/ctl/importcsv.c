@@ -27,7 +27,7 @@
 #define IMPORT_POST_ATTEMPTS	3	/* tries of the one POST when no answer came */
 
 /*
- * The columns (api.md), their request fields and the verdict of
+ * The columns (README, "CSV import"), their request fields and the verdict of
  * ValidateImportedCSV about each (NULL: it reports in "errors" only).
  */
 static const struct column {
