@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # Interactive sign-in through the real stack: hostscanctl user add / totp,
 # POST /signinBody, POST /signin2fa with codes from oathtool (an
 # independent RFC 6238 implementation), GET /api/v1/UserToken; what a

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # Sign-in sessions through the real stack: every token of one sign-in
 # (renewals included) carries one sid; revoking any of its tokens, or the
 # session, ends them all, also in a worker that has them cached; renewal

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # Phase-2 read routes over fixture rows written as the scheduler would:
 # scanned host records with their scan log, users, groups, the Trust of a
 # discovered key, and re-scans by host record id.

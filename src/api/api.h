@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * hostscan.fcgi: the FastCGI (and CGI) responder of the HostScanJob API.
  * A request goes main.c -> server.c (the supervisor forks workers; each

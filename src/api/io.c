@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Where a request's parameters and body come from and its answer goes: a
  * FastCGI request of libfcgi, or a CGI server's environment, stdin and

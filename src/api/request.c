@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One request: where it is from (path, client address), what it carries
  * (body, JSON, query parameters, paging arguments), and its answer (JSON,

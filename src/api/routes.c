@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The route table: which handler answers which method and path, and who
  * may call it; route() matches, authenticates and dispatches.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Interactive sign-in, as the product does it: POST /signinBody checks a
  * login and password and answers a short-lived pre-MFA token; POST

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the responder, the scheduler and the CLI share: configuration,
  * logging, numbers, UTF-8 and time, base64url, PASETO/PASERK tokens,

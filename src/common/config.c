@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* hostscan.conf: the table of its keys, and the parser that reads them. */
 #include <ctype.h>
 #include <errno.h>

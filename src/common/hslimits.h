@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Every limit hostscan enforces, defaulted in one place.  The ones marked
  * "config" can be overridden in hostscan.conf (see hostscan.conf(5) and

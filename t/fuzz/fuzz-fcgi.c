@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer driver for what the responder does with a FastCGI request's
  * parameters and body: serve() (req_init, routing, authentication, the

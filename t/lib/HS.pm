@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 package HS;
 
 # The integration tests' view of the running stack that scripts/test

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of src/api/request.c: the path a request routes on, the
  * client address behind trusted proxies, query parameters and paging

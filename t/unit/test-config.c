@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of src/common/config.c: every row's default, bounds and
  * messages, the file parser, and that hostscan.conf(5) and the example
