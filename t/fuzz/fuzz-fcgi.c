@@ -126,6 +126,8 @@ setup(void)
 	hs_config_defaults(&fx.cfg);
 	fx.cfg.max_body_bytes = MAX_BODY;
 	fx.cfg.trusted_proxies = hs_strdup(PROXY_ADDR ", ::1");
+	if (hs_config_check(&fx.cfg, err, sizeof(err)) != 0)
+		abort();
 	if (snprintf(fx.dir, sizeof(fx.dir), "%s/fuzz-fcgi.XXXXXX",
 	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp") >= (int)sizeof(fx.dir) ||
 	    mkdtemp(fx.dir) == NULL)
@@ -562,6 +564,7 @@ serve_once(struct worker *w)
 	struct io	 io;
 
 	io.param = fz_param;
+	io.param_next = NULL;
 	io.read = fz_read;
 	io.write = fz_write;
 	io.ctx = NULL;
