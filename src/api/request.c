@@ -3,8 +3,6 @@
  * (body, JSON, query parameters, paging arguments), and its answer (JSON,
  * or a problem, with the one table from api_err to HTTP status).
  */
-#include <arpa/inet.h>
-
 #include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
