@@ -9,25 +9,30 @@
 
 #include "api.h"
 
-/*
- * A hop of a header: an address (canonical text), or "" for one that
- * names no address (unknown, obfuscated, malformed, no for=).
- */
-struct hops {
-	char	 addr[HS_MAX_FORWARDED_HOPS][INET6_ADDRSTRLEN];
-	size_t	 n;		/* hops seen; the last HS_MAX_FORWARDED_HOPS kept */
-	int	 bad;		/* the header as a whole cannot be read */
-};
-
 /* The longest node a hop may spell: "[" IPv6 "]:" port. */
 #define NODE_MAX	(INET6_ADDRSTRLEN + 16)
 
+/*
+ * The last HS_MAX_FORWARDED_HOPS hops of a header, as written (a node);
+ * "" for one that cannot name an address (too long, no single for=).
+ * Only the hops walked are made addresses.
+ */
+struct hops {
+	char	 node[HS_MAX_FORWARDED_HOPS][NODE_MAX + 1];
+	size_t	 n;		/* hops seen */
+	int	 bare6;		/* X-Forwarded-For: IPv6 without brackets */
+	int	 bad;		/* the header as a whole cannot be read */
+};
+
 static void
-hop_add(struct hops *h, const char *addr)
+hop_add(struct hops *h, const char *node, size_t len)
 {
-	hs_strlcpy(h->addr[h->n % HS_MAX_FORWARDED_HOPS], addr,
-	    INET6_ADDRSTRLEN);
-	h->n++;
+	char	*slot = h->node[h->n++ % HS_MAX_FORWARDED_HOPS];
+
+	if (len > NODE_MAX)
+		len = 0;
+	memcpy(slot, node, len);
+	slot[len] = '\0';
 }
 
 /* A port after a node: digits, or an obfuscated "_" identifier. */
@@ -102,10 +107,10 @@ ows(int c)
 static void
 parse_xff(const char *s, struct hops *h)
 {
-	char		 addr[INET6_ADDRSTRLEN];
 	const char	*e;
 	size_t		 len;
 
+	h->bare6 = 1;
 	while (*s != '\0') {
 		e = s + strcspn(s, ",");
 		len = (size_t)(e - s);
@@ -116,10 +121,8 @@ parse_xff(const char *s, struct hops *h)
 		while (len > 0 && ows((unsigned char)s[len - 1]))
 			len--;
 		/* Empty list elements are allowed and name no hop. */
-		if (len > 0) {
-			node_addr(s, len, 1, addr);
-			hop_add(h, addr);
-		}
+		if (len > 0)
+			hop_add(h, s, len);
 		s = *e == ',' ? e + 1 : e;
 	}
 }
@@ -141,18 +144,17 @@ tchar(int c)
 static void
 parse_forwarded(const char *s, struct hops *h)
 {
-	char		 val[NODE_MAX + 1], addr[INET6_ADDRSTRLEN];
+	char		 val[NODE_MAX + 2], node[NODE_MAX + 2];
 	const char	*name;
-	size_t		 nlen, vlen;
-	int		 nfor = 0, pairs = 0, toolong;
+	size_t		 nlen, vlen, forlen = 0;
+	int		 nfor = 0, pairs = 0;
 
-	addr[0] = '\0';
 	for (;;) {
 		while (ows((unsigned char)*s))
 			s++;
 		if (*s == ',' || *s == '\0') {
 			if (pairs > 0)
-				hop_add(h, nfor == 1 ? addr : "");
+				hop_add(h, node, nfor == 1 ? forlen : 0);
 			if (*s == '\0')
 				return;
 			s++;
@@ -168,8 +170,8 @@ parse_forwarded(const char *s, struct hops *h)
 			s++;
 		if ((nlen = (size_t)(s - name)) == 0 || *s++ != '=')
 			goto bad;
+		/* A value one byte longer than any node is kept as too long. */
 		vlen = 0;
-		toolong = 0;
 		if (*s == '"') {
 			for (s++; *s != '"'; s++) {
 				if (*s == '\\' && s[1] != '\0')
@@ -177,18 +179,14 @@ parse_forwarded(const char *s, struct hops *h)
 				else if (*s == '\0' || *s == 0x7f ||
 				    ((unsigned char)*s < 0x20 && *s != '\t'))
 					goto bad;
-				if (vlen < sizeof(val) - 1)
+				if (vlen < sizeof(val))
 					val[vlen++] = *s;
-				else
-					toolong = 1;
 			}
 			s++;
 		} else {
 			for (; tchar((unsigned char)*s); s++)
-				if (vlen < sizeof(val) - 1)
+				if (vlen < sizeof(val))
 					val[vlen++] = *s;
-				else
-					toolong = 1;
 			if (vlen == 0)
 				goto bad;
 		}
@@ -199,10 +197,8 @@ parse_forwarded(const char *s, struct hops *h)
 		pairs++;
 		if (nlen == 3 && strncasecmp(name, "for", 3) == 0 &&
 		    nfor++ == 0) {
-			if (toolong)
-				addr[0] = '\0';
-			else
-				node_addr(val, vlen, 0, addr);
+			memcpy(node, val, vlen);
+			forlen = vlen;
 		}
 	}
 bad:
@@ -218,20 +214,21 @@ bad:
  */
 static void
 walk(const struct hs_scope *trusted, const struct hops *h, const char *peer,
-    char *out, size_t outsize)
+    char out[INET6_ADDRSTRLEN])
 {
-	const char	*cur = peer;
-	size_t		 i, k;
+	char	 addr[INET6_ADDRSTRLEN];
+	size_t	 i, k;
 
+	hs_strlcpy(out, peer, INET6_ADDRSTRLEN);
 	for (i = 0; !h->bad && i < h->n && i < HS_MAX_FORWARDED_HOPS; i++) {
-		if (!hs_scope_has_ip(trusted, cur))
+		if (!hs_scope_has_ip(trusted, out))
 			break;
 		k = (h->n - 1 - i) % HS_MAX_FORWARDED_HOPS;
-		if (h->addr[k][0] == '\0')
+		node_addr(h->node[k], strlen(h->node[k]), h->bare6, addr);
+		if (addr[0] == '\0')
 			break;
-		cur = h->addr[k];
+		memcpy(out, addr, sizeof(addr));
 	}
-	hs_strlcpy(out, cur, outsize);
 }
 
 /*
@@ -259,14 +256,14 @@ proxy_client(const struct hs_scope *trusted, const char *peer,
 		h.bad = strlen(xff) > HS_MAX_FORWARDED_LEN;
 		if (!h.bad)
 			parse_xff(xff, &h);
-		walk(trusted, &h, peer, a, sizeof(a));
+		walk(trusted, &h, peer, a);
 	}
 	if (forwarded != NULL) {
 		memset(&h, 0, sizeof(h));
 		h.bad = strlen(forwarded) > HS_MAX_FORWARDED_LEN;
 		if (!h.bad)
 			parse_forwarded(forwarded, &h);
-		walk(trusted, &h, peer, b, sizeof(b));
+		walk(trusted, &h, peer, b);
 	}
 	if (xff != NULL && forwarded != NULL && strcmp(a, b) != 0)
 		*conflict = 1;
