@@ -6,11 +6,14 @@
 # X-Forwarded-For and Forwarded, sent by the test as a trusted peer, by an
 # untrusted peer (spoofing), and through a real nginx reverse proxy in
 # front, as createdFromAddress and as addr= of the request log line.
+# Last, plain CGI with the variables Apache's mod_cgi passes for an alias
+# anchored at /hostscan (SCRIPT_NAME=/hostscan, PATH_INFO=/api/v1/...).
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use HS qw(:DEFAULT scratch_dir);
+use HS qw(:DEFAULT scratch_dir run_cmd);
+use JSON::PP ();
 use Check qw(log_size log_since);
 use Test::More;
 
@@ -225,6 +228,39 @@ for my $c (@cases) {
 	($id) = post_job($front, 'front-both-none', from => '127.0.0.3');
 	is(created_from($n1->{url}, $id), '127.0.0.3',
 	    'proxy appending to both, nothing spoofed: the client');
+}
+
+# Plain CGI as Apache runs it under ScriptAliasMatch "^/hostscan/(api/.*)"
+# (what Apache 2.4 of Debian 12 was seen to pass), no url_prefix.
+{
+	my $conf = scratch_dir() . "/cgi-$$.conf";
+	HS::write_config_copy($conf, { trusted_proxies => $TRUSTED },
+	    ['url_prefix']);
+	my %env = (
+		GATEWAY_INTERFACE => 'CGI/1.1', SERVER_PROTOCOL => 'HTTP/1.1',
+		HOSTSCAN_CONFIG => $conf, REQUEST_METHOD => 'GET',
+		SCRIPT_NAME => $P, PATH_INFO => '/api/v1/HostScanJob',
+		REQUEST_URI => "$P/api/v1/HostScanJob?limit=1",
+		QUERY_STRING => 'limit=1', HTTP_AUTHORIZATION => "Bearer $tok",
+		REMOTE_ADDR => '127.0.0.1',
+	);
+	my ($rc, $out, $err) = run_cmd([$ENV{HOSTSCAN_FCGI}], env => \%env);
+	is($rc, 0, 'CGI: exit status 0') or diag($err);
+	like($out, qr{\AStatus: 200\b.*^Link: <\Q$P\E/api/v1/HostScanJob\?limit=1&after=[0-9a-f-]{36}>; rel="next"\r$}ms,
+	    'CGI: SCRIPT_NAME is the prefix of the Link') or diag($out);
+	my $body = JSON::PP->new->utf8->encode([host_item(
+	    dnsHostName => 'cgi.proxy.test')]);
+	($rc, $out, $err) = run_cmd([$ENV{HOSTSCAN_FCGI}], stdin => $body,
+	    env => { %env, REQUEST_METHOD => 'POST', QUERY_STRING => '',
+	    REQUEST_URI => "$P/api/v1/HostScanJob",
+	    CONTENT_TYPE => 'application/json',
+	    CONTENT_LENGTH => length($body),
+	    HTTP_X_FORWARDED_FOR => '203.0.113.5, 198.51.100.21',
+	    HTTP_FORWARDED => 'for=203.0.113.5, for=198.51.100.21' });
+	is($rc, 0, 'CGI POST: exit status 0') or diag($err);
+	my ($id) = $out =~ /"id":"([0-9a-f-]{36})"/;
+	is(created_from($n1->{url}, $id), '198.51.100.21',
+	    'CGI from a trusted peer, both headers agreeing: the client');
 }
 
 stop_nginx($_) for ($n1, $n2, $n3);
