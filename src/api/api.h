@@ -10,7 +10,10 @@
  *   server.c   supervisor, workers, plain CGI, listening sockets, serve()
  *   io.c       struct io over libfcgi, and over CGI's environment and stdio
  *   request.c  the request and its answer; api_err -> HTTP in one table;
- *              body JSON, query parameters, paging arguments
+ *              the path below the prefix, body JSON, query parameters,
+ *              paging arguments
+ *   proxy.c    the client behind trusted proxies (X-Forwarded-For,
+ *              Forwarded)
  *   routes.c   the route table: method, path, who may call, handler
  *   auth.c     Bearer tokens, revocation, the token cache, roles
  *   signin.c   POST /signinBody, POST /signin2fa, GET /UserToken
@@ -138,14 +141,6 @@ void	 io_cgi_init(struct io *);
 
 /* request.c */
 void	 req_init(struct req *, struct io *, struct worker *);
-/*
- * proxy.c: the client of a request from peer (REMOTE_ADDR) behind the
- * trusted proxies, written to out; *conflict set when X-Forwarded-For and
- * Forwarded (either may be NULL) named different clients.
- */
-void	 proxy_client(const struct hs_scope *trusted, const char *peer,
-	    const char *xff, const char *forwarded, char *out, size_t outsize,
-	    int *conflict);
 void	 req_free(struct req *);
 const char *req_header(struct req *, const char *cgi_name);
 enum api_err req_read_body(struct req *, const char **detail);
@@ -164,6 +159,15 @@ void	 reply_problem(struct req *, enum api_err, const char *detail,
 	    const json_t *errors);
 /* 503 for DB_UNAVAILABLE, else 500. */
 void	 reply_db_error(struct req *, enum db_err);
+
+/*
+ * proxy.c: the client of a request from peer (REMOTE_ADDR) behind the
+ * trusted proxies, written to out; *conflict set when X-Forwarded-For and
+ * Forwarded (either may be NULL) named different clients.
+ */
+void	 proxy_client(const struct hs_scope *trusted, const char *peer,
+	    const char *xff, const char *forwarded, char *out, size_t outsize,
+	    int *conflict);
 
 /* routes.c */
 enum route_method { M_GET = 0x01, M_POST = 0x02, M_DELETE = 0x04,

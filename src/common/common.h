@@ -213,8 +213,8 @@ void	 hs_config_free(struct hs_config *c);
 int	 hs_config_check(struct hs_config *c, char *err, size_t errlen);
 /*
  * The len bytes at s form a path prefix hostscan can route below and
- * write into a Link header: "" or "/" segments of RFC 3986 unreserved
- * characters and sub-delims but "'", ':' and '@', none "." or "..".
+ * write into a Link header: "", or segments of letters, digits and
+ * -._~!$&()*+,;= each after a '/', none empty, "." or "..".
  */
 int	 hs_path_prefix_ok(const char *s, size_t len);
 
