@@ -205,7 +205,7 @@ route(struct req *r)
 	char			 arg[ROUTE_ARG_MAX];
 	int			 allowed;
 
-	found = route_find(r->method, r->path, arg, &allowed);
+	found = route_find(r->method, r->route, arg, &allowed);
 	if (allowed == 0) {
 		reply_problem(r, API_NOT_FOUND, "no such route", NULL);
 		return;
