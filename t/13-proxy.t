@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # Reverse-proxied deployments, through real nginx: the API under a path
 # prefix (url_prefix, and nginx's fastcgi_split_path_info giving it as
 # SCRIPT_NAME) with its Link headers under the prefix and a 404 outside

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The client behind trusted proxies: X-Forwarded-For and RFC 7239 Forwarded. */
 #include <sys/socket.h>
 
