@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: ISC
 # Provisioning, sourced by scripts/lib.sh: the Debian packages hostscan
 # builds, runs and is tested with (HS_PACKAGES: CI installs exactly these),
 # its service user, and the out-of-tree build.

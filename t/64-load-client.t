@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # t/lib/Load.pm, the load client of the restart tests, against a small
 # HTTP server of this test that closes kept-alive connections at exactly
 # the moments no real server can be made to hit on purpose: a request is

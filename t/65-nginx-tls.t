@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # nginx/hostscan-tls.conf as shipped (only the listen address, the socket
 # and the certificate paths changed) in front of a real responder, with a
 # certificate from a private CA the test makes, checked with curl

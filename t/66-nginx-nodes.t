@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # nginx/hostscan-upstream.conf as shipped (only the listen port and the
 # two sockets changed) in front of two real responders: both serve the
 # load (POSTs and GETs); then, with a POST in flight on every connection,

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # Restarts under load, with nothing lost:
 #  - nginx/hostscan.conf as shipped (2 workers): `nginx -s reload` five
 #    times while t/lib/Load.pm runs POSTs and GETs on kept-alive

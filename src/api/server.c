@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The responder as a process: the supervisor and its workers on one
  * listening socket, plain CGI, the listening sockets, and serve(), one

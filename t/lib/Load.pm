@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 package Load;
 
 # A load client for the tests that restart things under load: N

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 package Site;
 
 # A private nginx serving one of the shipped site files of nginx/ as
