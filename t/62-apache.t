@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # The three shipped Apache httpd 2.4 setups, each rendered with only ports
 # and paths changed and run as a private Apache: mod_proxy_fcgi to the
 # responder's socket, mod_fcgid starting and stopping the responder

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # apache/hostscan-tls.conf as shipped (only the port, the socket and the
 # certificate paths changed) in a private Apache with mod_ssl and
 # mod_http2, with a CA and certificate the test makes: TLS 1.1 is refused

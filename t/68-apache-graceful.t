@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # "apachectl graceful" of a private Apache serving
 # apache/hostscan-proxy-fcgi.conf, three times, while t/lib/Load.pm loads
 # it with POSTs and GETs over keep-alive connections: every request gets a

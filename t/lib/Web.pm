@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 package Web;
 
 # What the Apache tests need beyond HS.pm: private Apache httpd 2.4
