@@ -300,8 +300,12 @@ notice_quiet(void *arg, const char *msg)
 PGconn *
 db_connect(const struct hsd_opts *o, const char *purpose)
 {
-	const char	*keys[] = { "dbname", "connect_timeout",
-	    "application_name", NULL };
+	/*
+	 * dbname last, expanded: what sched_database sets (a connect_timeout,
+	 * a list of hosts, target_session_attrs) wins over our defaults.
+	 */
+	const char	*keys[] = { "connect_timeout", "application_name",
+	    "dbname", NULL };
 	const char	*vals[4];
 	char		 timeout[16], app[64], q[512];
 	PGconn		*c;
@@ -310,9 +314,9 @@ db_connect(const struct hsd_opts *o, const char *purpose)
 
 	snprintf(timeout, sizeof(timeout), "%d", o->connect_timeout);
 	snprintf(app, sizeof(app), "hostscand/%s", purpose);
-	vals[0] = o->conninfo;
-	vals[1] = timeout;
-	vals[2] = app;
+	vals[0] = timeout;
+	vals[1] = app;
+	vals[2] = o->conninfo;
 	vals[3] = NULL;
 	c = PQconnectdbParams(keys, vals, 1);
 	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
