@@ -18,7 +18,7 @@ need_services();
 my $why = SSHD::available();
 plan skip_all => "no sshd targets here: $why" if $why;
 my $PY = '/usr/bin/python3';
-die "t/83-hostile.t needs python3-paramiko (scripts/lib.sh HS_PACKAGES)\n"
+die "t/83-hostile.t needs python3-paramiko (HS_PACKAGES in scripts/provision.sh)\n"
     unless (HS::run_cmd([$PY, '-c', 'import paramiko']))[0] == 0;
 
 my $dir = HS::scratch_dir();

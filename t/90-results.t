@@ -18,56 +18,16 @@ my $run = "$$-" . time;
 my $tok = token(roles => 'Admin', sub => 't90');
 my $app = token(roles => 'App', sub => 't90-app');
 
-sub uuid { return psql('SELECT gen_random_uuid()') }
-sub sqlq { return HS::sql_quote($_[0]) }
-
 my $cred = credential(name => "t90-cred-$run");
 my $plat = psql(q{SELECT id FROM platform WHERE name = 'Linux'});
-my ($host, $host2, $job, $scan, $nokey, $nohost, $u_root, $u_alice, $grp) =
-    map { uuid() } 1 .. 9;
-my $dns = "t90-$run.example.test";
-my $fp = 'SHA256:t90' . ('x' x 40);
-
-psql(<<"SQL");
-BEGIN;
-INSERT INTO host (id, name, dns_host_name, ip_address, os, version, ssh_port,
-    platform_id, credential_id, last_scan_start_at, last_scan_at,
-    host_connected)
-VALUES ('$host', 'web90', ${\ sqlq($dns)}, '127.0.0.90', 'Debian GNU/Linux', '12',
-    2290, '$plat', '$cred', now() - interval '1 minute', now(), true);
--- A host whose credential was removed: it cannot be re-scanned.
-INSERT INTO host (id, dns_host_name, ip_address, ssh_port)
-VALUES ('$host2', ${\ sqlq("t90-nocred-$run.example.test")}, '127.0.0.91', 22);
-INSERT INTO host_scan_job (id, created_by) VALUES ('$job', 't90');
-INSERT INTO host_scan_host (id, job_id, ord, dns_host_name, ip_address,
-    credential_id, platform_id, ssh_port, state, host_id, name, version,
-    discovered_key_type, discovered_key, discovered_fingerprint,
-    time_started, time_finished)
-VALUES
-    ('$scan', '$job', 0, ${\ sqlq($dns)}, '127.0.0.90', '$cred', '$plat', 2290,
-    2, '$host', 'web90', '12', 'ssh-ed25519', 'AAAAC3NzaC1lZDI1NTE5AAAAt90',
-    '$fp', now() - interval '1 minute', now()),
-    ('$nokey', '$job', 1, ${\ sqlq($dns)}, '127.0.0.90', '$cred', '$plat', 2290,
-    3, '$host', NULL, NULL, NULL, NULL, NULL, now(), now()),
-    ('$nohost', '$job', 2, 'gone.example.test', NULL, '$cred', NULL, 22,
-    3, NULL, NULL, NULL, NULL, NULL, NULL, now(), now());
-INSERT INTO scan_log (host_scan_host_id, attempt, level, step, message)
-VALUES ('$scan', 1, 'info', 'connect', 'connected to 127.0.0.90:2290'),
-    ('$scan', 1, 'warning', 'hostkey', 'host key $fp trusted on first use');
-INSERT INTO host_user (id, host_id, host_scan_host_id, ord, name,
-    display_name, unix_id, unix_group_id, home_directory, shell, privilege,
-    password_changed_at, password_expires_at, is_disabled)
-VALUES ('$u_root', '$host', '$scan', 0, 'root', 'root', 0, 0, '/root',
-    '/bin/bash', 'SuperUser', '2026-01-02T00:00:00Z', NULL, false),
-    ('$u_alice', '$host', '$scan', 1, 'alice', 'Alice Example', 1000, 1000,
-    '/home/alice', '/bin/sh', 'LinuxUser', NULL, NULL, NULL);
-INSERT INTO host_group (id, host_id, host_scan_host_id, ord, name, unix_id)
-VALUES ('$grp', '$host', '$scan', 0, 'sudo', 27);
-INSERT INTO host_group_member (group_id, user_id, user_name, is_primary)
-VALUES ('$grp', '$u_alice', 'alice', false),
-    ('$grp', NULL, 'ghost', false);
-COMMIT;
-SQL
+my $seed = HS::seed_scan(tag => 't90', octet => 90, credential => $cred,
+    orphan => 1, users => [{ name => 'alice', display_name => 'Alice Example',
+	uid => 1000, gid => 1000, home => '/home/alice', shell => '/bin/sh',
+	privilege => 'LinuxUser' }],
+    members => [['alice', 0], ['ghost', 0]]);
+my ($host, $host2, $job, $scan, $nokey, $nohost, $grp, $dns, $fp) =
+    @$seed{qw(host host2 job scan nokey nohost group dns fp)};
+my ($u_root, $u_alice) = @{$seed->{users}}{qw(root alice)};
 
 my $r;
 

@@ -165,6 +165,7 @@ for my $k (grep { /\AGET / } sort keys %ops) {
 	    M_DELETE => ['DELETE'], M_PUT => ['PUT']);
 	while ($src =~ /\{\s*"(\/[^"]*)",\s*(M_[A-Z_| ]+?),/g) {
 		my ($pat, $m) = ($1, $2);
+		$pat =~ s/\{[^}]+\}/{id}/g;
 		for my $b (split /\s*\|\s*/, $m) {
 			$code{"$_ $pat"} = 1 for @{$bits{$b} // ["?$b"]};
 		}
@@ -566,51 +567,14 @@ for my $p ('/api/v1/Nope', "/api/v1/HostScanJob/$job/Nope",
 
 # ---- scanned data: fixture rows written as the scheduler would ----
 
-sub uuid { return psql('SELECT gen_random_uuid()') }
-my $plat = psql(q{SELECT id FROM platform WHERE name = 'Linux'});
-my ($host, $host2, $fjob, $scan, $nokey, $u_root, $u_bob, $grp) =
-    map { uuid() } 1 .. 8;
-my $dns = "t95-$run.example.test";
-my $fp = 'SHA256:t95' . ('y' x 40);
-psql(<<"SQL");
-BEGIN;
-INSERT INTO host (id, name, dns_host_name, ip_address, os, version, ssh_port,
-    platform_id, credential_id, last_scan_start_at, last_scan_at,
-    host_connected)
-VALUES ('$host', 'web95', ${\ sql_quote($dns)}, '127.0.0.95', 'Debian GNU/Linux',
-    '12', 2295, '$plat', '$cred', now() - interval '1 minute', now(), true);
-INSERT INTO host (id, dns_host_name, ip_address, ssh_port)
-VALUES ('$host2', ${\ sql_quote("t95-nocred-$run.example.test")}, '127.0.0.96', 22);
-INSERT INTO host_scan_job (id, created_by) VALUES ('$fjob', 't95');
-INSERT INTO host_scan_host (id, job_id, ord, dns_host_name, ip_address,
-    credential_id, platform_id, ssh_port, state, host_id, name, version,
-    discovered_key_type, discovered_key, discovered_fingerprint,
-    status_description, failure_reason, time_started, time_finished)
-VALUES
-    ('$scan', '$fjob', 0, ${\ sql_quote($dns)}, '127.0.0.95', '$cred', '$plat',
-    2295, 2, '$host', 'web95', '12', 'ssh-ed25519',
-    'AAAAC3NzaC1lZDI1NTE5AAAAt95', '$fp', 'scanned', 0,
-    now() - interval '1 minute', now()),
-    ('$nokey', '$fjob', 1, ${\ sql_quote($dns)}, '127.0.0.95', '$cred', '$plat',
-    2295, 3, '$host', NULL, NULL, NULL, NULL, NULL, 'connection refused', 11,
-    now(), now());
-INSERT INTO scan_log (host_scan_host_id, attempt, level, step, message)
-VALUES ('$scan', 1, 'info', 'connect', 'connected to 127.0.0.95:2295'),
-    ('$scan', 1, 'warning', 'hostkey', 'host key trusted on first use');
-INSERT INTO host_user (id, host_id, host_scan_host_id, ord, name,
-    display_name, unix_id, unix_group_id, home_directory, shell, privilege,
-    password_changed_at, password_expires_at, is_disabled)
-VALUES ('$u_root', '$host', '$scan', 0, 'root', 'root', 0, 0, '/root',
-    '/bin/bash', 'SuperUser', '2026-01-02T00:00:00Z', NULL, false),
-    ('$u_bob', '$host', '$scan', 1, 'bob', NULL, 1001, 1001, '/home/bob',
-    '/bin/sh', 'LinuxUser', NULL, '2027-01-01T00:00:00Z', NULL);
-INSERT INTO host_group (id, host_id, host_scan_host_id, ord, name, unix_id)
-VALUES ('$grp', '$host', '$scan', 0, 'sudo', 27);
-INSERT INTO host_group_member (group_id, user_id, user_name, is_primary)
-VALUES ('$grp', '$u_bob', 'bob', false), ('$grp', NULL, 'ghost', false),
-    ('$grp', '$u_root', 'root', true);
-COMMIT;
-SQL
+my $seed = HS::seed_scan(tag => 't95', octet => 95, credential => $cred,
+    users => [{ name => 'bob', uid => 1001, gid => 1001, home => '/home/bob',
+	shell => '/bin/sh', privilege => 'LinuxUser',
+	expires => '2027-01-01T00:00:00Z' }],
+    members => [['bob', 0], ['ghost', 0], ['root', 1]]);
+my ($host, $host2, $fjob, $scan, $nokey, $grp, $fp) =
+    @$seed{qw(host host2 job scan nokey group fp)};
+my ($u_root, $u_bob) = @{$seed->{users}}{qw(root bob)};
 
 $r = call(GET => '/HostScanJob/Host', '/HostScanJob/Host?limit=1', 'page',
     token => $tok);
@@ -688,6 +652,57 @@ $r = call(HEAD => '/HostScanJob/Group/{id}', "/HostScanJob/Group/$grp",
     'group', token => $tok);
 expect($r, 200, 'HEAD /HostScanJob/Group/{id}');
 
+# A host's services, scheduled tasks and software (rows of every kind the
+# columns allow: nulls, timer times), and users by SID.
+HS::seed_inventory($seed, services => 3, tasks => 2, software => 2);
+for my $sec (qw(Services ScheduledTasks Software)) {
+	my $doc = "/HostScanJob/Host/{hostScanHostId}/$sec";
+	my $real = "/HostScanJob/Host/$scan/$sec";
+	$r = call(GET => $doc, "$real?limit=1", 'page', token => $tok);
+	expect($r, 200, "GET .../$sec?limit=1");
+	like(header_value($r, 'Link') // '', qr/rel="next"/,
+	    "$sec: next page linked");
+	$r = call(GET => $doc, $real, 'all', token => $tok);
+	expect($r, 200, "GET .../$sec");
+	$r = call(GET => $doc, "/HostScanJob/Host/$NOPE/$sec", 'unknown',
+	    token => $tok);
+	expect($r, 404, "GET .../$sec of an unknown scan");
+	$r = call(GET => $doc, "$real?after=x", 'bad after', token => $tok);
+	expect($r, 400, "GET .../$sec?after=x");
+	$r = call(GET => $doc, $real, 'no token');
+	expect($r, 401, "GET .../$sec without a token");
+	$r = call(GET => $doc, $real, 'User role', token => $user_tok);
+	expect($r, 403, "GET .../$sec with a User token");
+	$r = call(HEAD => $doc, "$real?limit=1", 'page', token => $tok);
+	expect($r, 200, "HEAD .../$sec?limit=1");
+	$r = call(HEAD => $doc, "/HostScanJob/Host/$NOPE/$sec", 'unknown',
+	    token => $tok);
+	expect($r, 404, "HEAD .../$sec of an unknown scan");
+}
+$r = call(GET => '/HostScanJob/User/SID/{sid}',
+    '/HostScanJob/User/SID/S-1-22-1-1001', 'Unix user', token => $tok);
+expect($r, 200, 'GET /HostScanJob/User/SID/S-1-22-1-1001');
+ok((grep { ($_->{id} // '') eq $u_bob } @{$r->{json} // []}),
+    'bob is among the users with uid 1001');
+$r = call(GET => '/HostScanJob/User/SID/{sid}',
+    '/HostScanJob/User/SID/S-1-22-1-0?limit=1', 'root, one page',
+    token => $tok);
+expect($r, 200, 'GET /HostScanJob/User/SID/S-1-22-1-0?limit=1');
+$r = call(GET => '/HostScanJob/User/SID/{sid}',
+    '/HostScanJob/User/SID/S-1-5-21-1-2-3-500', 'Windows SID',
+    token => $tok);
+expect($r, 200, 'GET /HostScanJob/User/SID/{a Windows SID}');
+is_deeply($r->{json}, [], 'a Windows SID: no scanned user');
+$r = call(GET => '/HostScanJob/User/SID/{sid}',
+    '/HostScanJob/User/SID/root', 'not a SID', token => $tok);
+expect($r, 400, 'GET /HostScanJob/User/SID/root');
+$r = call(GET => '/HostScanJob/User/SID/{sid}',
+    '/HostScanJob/User/SID/S-1-22-1-0', 'no token');
+expect($r, 401, 'GET /HostScanJob/User/SID/{sid} without a token');
+$r = call(HEAD => '/HostScanJob/User/SID/{sid}',
+    '/HostScanJob/User/SID/S-1-22-1-0', 'root', token => $tok);
+expect($r, 200, 'HEAD /HostScanJob/User/SID/S-1-22-1-0');
+
 # ---- re-scans ----
 
 $r = call(POST => '/HostScanJob/ByHostId/{hostId}', "/HostScanJob/ByHostId/$host",
@@ -723,7 +738,43 @@ $r = call(POST => '/HostScanJob/ByHostIdMultiple',
     '/HostScanJob/ByHostIdMultiple', 'text/plain', token => $tok,
     body => "[\"$host\"]", headers => {'Content-Type' => 'text/plain'});
 expect($r, 415, 'POST ByHostIdMultiple as text/plain');
-api(DELETE => "/api/v1/HostScanJob/$_", token => $tok) for $rescan, @multi;
+$r = call(POST => '/HostScanJob/{id}', "/HostScanJob/$host", 'scan now',
+    token => $tok);
+expect($r, 200, 'POST /HostScanJob/{managedResourceId}');
+my $now = ($r->{json} // {})->{id} // $NOPE;
+$r = call(POST => '/HostScanJob/{id}', "/HostScanJob/$NOPE", 'unknown',
+    token => $tok);
+expect($r, 400, 'POST /HostScanJob/{no host record}');
+$r = call(POST => '/HostScanJob/{id}', "/HostScanJob/$host2",
+    'no credential', token => $tok);
+expect($r, 409, 'POST /HostScanJob/{host without a credential}');
+$r = call(POST => '/HostScanJob/{id}', "/HostScanJob/$host", 'User role',
+    token => $user_tok);
+expect($r, 403, 'POST /HostScanJob/{id} with a User token');
+
+$r = call(POST => '/HostScanJob/OuMapping/{credentialId}',
+    "/HostScanJob/OuMapping/$cred", 'two names', token => $tok,
+    json => ["ou1.t95-$run.example.test", "ou2.t95-$run.example.test"]);
+expect($r, 200, 'POST /HostScanJob/OuMapping/{credentialId}');
+my $ou = ($r->{json} // {})->{id} // $NOPE;
+$r = call(POST => '/HostScanJob/OuMapping/{credentialId}',
+    "/HostScanJob/OuMapping/$cred", 'bad names', token => $tok,
+    json => ['-bad-', 5]);
+expect($r, 400, 'POST OuMapping with bad names');
+$r = call(POST => '/HostScanJob/OuMapping/{credentialId}',
+    "/HostScanJob/OuMapping/$NOPE", 'unknown credential', token => $tok,
+    json => ["ou3.t95-$run.example.test"]);
+expect($r, 400, 'POST OuMapping with an unknown credential');
+$r = call(POST => '/HostScanJob/OuMapping/{credentialId}',
+    "/HostScanJob/OuMapping/$cred", 'text/plain', token => $tok,
+    body => '["a.example.test"]',
+    headers => {'Content-Type' => 'text/plain'});
+expect($r, 415, 'POST OuMapping as text/plain');
+$r = call(POST => '/HostScanJob/OuMapping/{credentialId}',
+    "/HostScanJob/OuMapping/$cred", 'no token', json => ['a.example.test']);
+expect($r, 401, 'POST OuMapping without a token');
+api(DELETE => "/api/v1/HostScanJob/$_", token => $tok)
+    for $rescan, @multi, $now, $ou;
 
 # ---- ValidateImportedCSV ----
 {

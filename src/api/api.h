@@ -1,5 +1,32 @@
 /*
  * hostscan.fcgi: the FastCGI (and CGI) responder of the HostScanJob API.
+ * A request goes main.c -> server.c (the supervisor forks workers; each
+ * accepts and calls serve()) -> request.c (path, client address, body)
+ * -> routes.c (route table, auth.c's token and role checks) -> a handler,
+ * which reads and writes through db.c's statements and answers with
+ * request.c's reply_json()/reply_problem().
+ *
+ *   main.c     command line and config; which of the three ways to serve
+ *   server.c   supervisor, workers, plain CGI, listening sockets, serve()
+ *   io.c       struct io over libfcgi, and over CGI's environment and stdio
+ *   request.c  the request and its answer; api_err -> HTTP in one table;
+ *              body JSON, query parameters, paging arguments
+ *   routes.c   the route table: method, path, who may call, handler
+ *   auth.c     Bearer tokens, revocation, the token cache, roles
+ *   signin.c   POST /signinBody, POST /signin2fa, GET /UserToken
+ *   status.c   GET /Health, GET /Version
+ *   job.c      POST /HostScanJob, POST .../OuMapping/{credentialId}, the
+ *              job list, one job, its status, its cancel
+ *   hostreq.c  HostScanJobRequest items: validation, the credentials and
+ *              platforms they name, credential scope, the refusals' audit
+ *   csv.c      POST /HostScanJob/ValidateImportedCSV
+ *   rescan.c   re-scans of host records: ByHostId, ByHostIdMultiple, and
+ *              POST /HostScanJob/{managedResourceId}
+ *   results.c  scanned data: hosts, Trust, users (and by SID), groups,
+ *              services, scheduled tasks, software
+ *   idem.c     Idempotency-Key on the routes that queue jobs
+ *   db.c       every SQL statement, the readers of their results
+ *   dbconn.c   the worker's connection: connect, prepare, run, transactions
  */
 #ifndef HS_API_H
 #define HS_API_H
@@ -11,6 +38,8 @@
 #include <libpq-fe.h>
 
 #include "common.h"
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 /*
  * The one error type of the responder; request.c maps each to its HTTP
@@ -79,58 +108,127 @@ struct req {
 	struct timespec	 start;
 };
 
+/* ?limit=&after= of a keyset-paged list (page_args, page_rows). */
+struct page {
+	long long	 limit;
+	char		 after[HS_UUID_LEN + 1];	/* "" on the first page */
+	char		 fetch[24];	/* limit + 1, the statement's LIMIT */
+	char		 link[512];	/* the Link header when a next page exists */
+};
+
+/* server.c */
+int	 server_run(const struct hs_config *, int listen_fd, long workers);
+int	 server_cgi(const struct hs_config *);
+int	 server_listen(const struct hs_config *, const char *spec);
+void	 serve(struct worker *, struct io *);
+
+/* io.c */
+void	 io_fcgi_init(struct io *, void *fcgx_request);
+void	 io_cgi_init(struct io *);
+
 /* request.c */
 void	 req_init(struct req *, struct io *, struct worker *);
 void	 req_free(struct req *);
 const char *req_header(struct req *, const char *cgi_name);
 enum api_err req_read_body(struct req *, const char **detail);
+#define BODY_ANY	0x01	/* body_json: any JSON value, not only [] or {} */
+#define BODY_SECRET	0x02	/* body_json: wipe the raw body once parsed */
+json_t	*body_json(struct req *, int flags);
+int	 query_get(const char *query, const char *key, char *out,
+	    size_t outsize);
+int	 page_args(struct req *, struct page *, const char *after_msg);
+int	 page_rows(struct page *, const char *route, const PGresult *);
 /* Sends 200-class JSON; steals nothing (value stays the caller's). */
 void	 reply_json(struct req *, int status, const json_t *value,
 	    const char *extra_headers);
 /* Sends a problem+json body; errors (may be NULL) is borrowed. */
 void	 reply_problem(struct req *, enum api_err, const char *detail,
 	    const json_t *errors);
-void	 io_fcgi_init(struct io *, void *fcgx_request);
-void	 io_cgi_init(struct io *);
-void	 serve(struct worker *, struct io *);
+/* 503 for DB_UNAVAILABLE, else 500. */
+void	 reply_db_error(struct req *, enum db_err);
+
+/* routes.c */
+enum route_method { M_GET = 0x01, M_POST = 0x02, M_DELETE = 0x04,
+	M_PUT = 0x08 };		/* M_GET answers HEAD too */
+/* Who may call a route. */
+enum route_auth {
+	AUTH_PUBLIC,	/* anyone: probes, and /signinBody */
+	AUTH_APP,	/* a token with Admin or App, the HostScanJob roles */
+	AUTH_ADMIN,	/* a token with Admin: trusting a key is never an App's */
+	AUTH_SESSION,	/* any valid session token, whatever its roles */
+	AUTH_PRE_MFA,	/* a pre-MFA token of /signinBody, and nothing else */
+};
+struct route {
+	const char	*pattern;	/* below /api/v1, or at the root */
+	int		 method;	/* enum route_method bits */
+	enum route_auth	 auth;
+	/* arg: the {id} (lower case) or {sid} segment, else "" */
+	void		(*handler)(struct req *, const char *arg);
+};
+#define ROUTE_ARG_MAX	256	/* a longer {sid} segment is handed on as "" */
+/*
+ * The route answering method at path, its segment in arg; NULL when none,
+ * with *allowed the methods the path has (0: no such route).
+ */
+const struct route *route_find(const char *method, const char *path,
+	    char arg[ROUTE_ARG_MAX], int *allowed);
+/* The Allow header's value for route_find's *allowed. */
+void	 route_allow(int allowed, char *buf, size_t size);
+void	 route(struct req *);
 
 /* auth.c */
 enum api_err auth_request(struct req *);
 /* auth_request without the role check: any valid session token. */
 enum api_err auth_token(struct req *);
+/* A pre-MFA token (signin.c), which auth_token refuses. */
+enum api_err auth_pre_mfa(struct req *);
 void	 keyring_update(struct worker *, int force);
-/*
- * 1 when the token of these claims is revoked, or its sign-in session
- * (sid) is revoked or gone, with the reason for the log in *why; 0 when
- * not; -1 with *err set when the database did not answer.
- */
-int	 auth_revoked(struct req *, const struct hs_claims *,
-	    const char **why, enum db_err *err);
 
 /*
- * signin.c: POST /signinBody, POST /signin2fa, GET /api/v1/UserToken.
- * A pre-MFA token carries only this role and this audience, so that it
- * opens nothing but /signin2fa (auth_token refuses the role).
+ * signin.c.  A pre-MFA token carries only this role and this audience, so
+ * that it opens nothing but /signin2fa (auth_token refuses the role).
  */
 #define SIGNIN_PRE_MFA_ROLE	"hostscan:pre-mfa"
 #define SIGNIN_PRE_MFA_AUD	"hostscan:signin2fa"
-void	 h_signin_body(struct req *, const char *id);
-void	 h_signin_2fa(struct req *, const char *id);
-void	 h_user_token(struct req *, const char *id);
+void	 h_signin_body(struct req *, const char *arg);
+void	 h_signin_2fa(struct req *, const char *arg);
+void	 h_user_token(struct req *, const char *arg);
 /* Zeroes and frees the worker's signing and TOTP keys. */
 void	 signin_free(void);
 
-/* routes.c */
-void	 route(struct req *);
+/* status.c */
+void	 h_health(struct req *, const char *arg);
+void	 h_version(struct req *, const char *arg);
 
-/* job.c: the handlers */
-void	 h_health(struct req *, const char *id);
-void	 h_version(struct req *, const char *id);
-void	 h_job_post(struct req *, const char *id);
+/* job.c */
+void	 h_job_post(struct req *, const char *arg);
+void	 h_job_ou_mapping(struct req *, const char *credential_id);
+void	 h_job_list(struct req *, const char *arg);
+void	 h_job_get(struct req *, const char *id);
+void	 h_job_status(struct req *, const char *id);
+void	 h_job_cancel(struct req *, const char *id);
+/* Columns of ST_JOB_INSERT, ST_JOB_HOSTS and ST_JOB_PAGE_HOSTS. */
+enum { HC_JOB, HC_ID, HC_HOST_ID, HC_NAME, HC_DNS, HC_OS, HC_IP, HC_VERSION,
+	HC_STATE, HC_DESC, HC_REASON };
+/* A HostScanJobStatus from rows [from, to) of an HC_ result. */
+json_t	*job_status(const PGresult *, int from, int to);
+/* Answers the HostScanJobStatus of job id with status (or its 404). */
+void	 reply_job_status(struct req *, const char *id, int status);
+/*
+ * Queues one job of hostreq.c's records (or a re-scan's) and returns its
+ * status; NULL after answering the error.
+ */
 json_t	*job_create(struct req *, const json_t *rows, const char *rescan_of);
-#define BODY_ANY	0x01	/* body_json: any JSON value, not only [] or {} */
-#define BODY_SECRET	0x02	/* body_json: wipe the raw body once parsed */
-json_t	*body_json(struct req *, int flags);
+
+/* hostreq.c */
+/*
+ * Validates a HostScanJobRequest array: *h and *n the items that parsed,
+ * *rows their records for ST_JOB_INSERT, errors every problem, refused
+ * (may be NULL) the hosts a credential's scope refused.  API_VALIDATION
+ * when the body as a whole is unusable, API_UNAVAILABLE or API_INTERNAL
+ * with *dberr when the lookups failed, else API_OK (items may still have
+ * errors).
+ */
 enum api_err hosts_validate(struct req *, const json_t *root,
 	    struct hs_host_req **h, size_t *n, json_t **rows, json_t *errors,
 	    json_t *refused, enum db_err *dberr);
@@ -150,53 +248,52 @@ void	 refused_add(json_t *refused, const char *cred_id, const char *dns,
 	    const char *ip, int port);
 /* Writes the refusals to the credential audit trail (sql/008). */
 void	 audit_refused(struct req *, const json_t *refused);
-void	 h_job_list(struct req *, const char *id);
-void	 h_job_get(struct req *, const char *id);
-void	 h_job_status(struct req *, const char *id);
-void	 h_job_cancel(struct req *, const char *id);
 
-/* job.c: shared with results.c */
-/* Columns of ST_JOB_INSERT, ST_JOB_HOSTS and ST_JOB_PAGE_HOSTS. */
-enum { HC_JOB, HC_ID, HC_HOST_ID, HC_NAME, HC_DNS, HC_OS, HC_IP, HC_VERSION,
-	HC_STATE, HC_DESC, HC_REASON };
-json_t	*col_str(const PGresult *, int row, int col);
-json_t	*col_enum(const PGresult *, int row, int col,
-	    const char *const *names, int n);
-int	 col_int(const PGresult *, int row, int col);
-/* A HostScanJobStatus from rows [from, to) of an HC_ result. */
-json_t	*job_status(const PGresult *, int from, int to);
-void	 reply_db_error(struct req *, enum db_err);
-int	 query_get(const char *query, const char *key, char *out,
-	    size_t outsize);
+/* csv.c */
+void	 h_csv_validate(struct req *, const char *arg);
 
-/* results.c: scanned data, trust and re-scans */
-void	 h_result_host_list(struct req *, const char *id);
+/* rescan.c */
+void	 h_rescan_post(struct req *, const char *id);
+void	 h_rescan_now(struct req *, const char *id);
+void	 h_rescan_get(struct req *, const char *id);
+void	 h_rescan_multi(struct req *, const char *arg);
+
+/* results.c */
+void	 h_result_host_list(struct req *, const char *arg);
 void	 h_result_host_get(struct req *, const char *id);
 void	 h_result_host_trust(struct req *, const char *id);
-void	 h_result_user_list(struct req *, const char *id);
+void	 h_result_host_services(struct req *, const char *id);
+void	 h_result_host_tasks(struct req *, const char *id);
+void	 h_result_host_software(struct req *, const char *id);
+void	 h_result_user_list(struct req *, const char *arg);
 void	 h_result_user_get(struct req *, const char *id);
+void	 h_result_user_sid(struct req *, const char *sid);
 void	 h_result_group_get(struct req *, const char *id);
-void	 h_rescan_post(struct req *, const char *id);
-void	 h_rescan_get(struct req *, const char *id);
-void	 h_rescan_multi(struct req *, const char *id);
-
-/* csv.c: POST /HostScanJob/ValidateImportedCSV */
-void	 h_csv_validate(struct req *, const char *id);
+/*
+ * The SIDs Samba gives Unix accounts: S-1-22-1-<uid> for users and
+ * S-1-22-2-<gid> for groups (db.c computes them from unixId).
+ */
+#define SID_UNIX_AUTHORITY	22
+#define SID_UNIX_USERS		1
+#define SID_UNIX_GROUPS		2
+#define SID_MAX_SUBAUTH		15
+int	 sid_unix_user(const char *sid, long long *uid);
 
 /*
  * idem.c: Idempotency-Key.  idem_start returns 1 when the handler should
  * queue its jobs (inside a transaction when the request has a key or
  * want_tx), 0 when it answered (a replay of the key's jobs, one object or
- * an array as many says, a 422, an error).  idem_commit records the jobs
- * (one HostScanJobStatus or an array) and commits; 0 after answering an
- * error.  On any other way out the handler calls db_rollback.
+ * an array as many says, a 422, an error).  The handler then ends with
+ * idem_end: the jobs it queued (one HostScanJobStatus or an array) are
+ * recorded under the key, committed and answered; NULL (the handler
+ * answered an error) rolls back.
  */
 struct idem {
 	char	 key[HS_MAX_IDEM_KEY_LEN + 1];	/* "" when none was sent */
 	char	 fp[65];			/* hex BLAKE2b-256 */
 };
 int	 idem_start(struct req *, struct idem *, int many, int want_tx);
-int	 idem_commit(struct req *, struct idem *, const json_t *statuses);
+void	 idem_end(struct req *, struct idem *, const json_t *statuses);
 
 /* db.c: every SQL statement of the responder */
 enum stmt {
@@ -224,8 +321,12 @@ enum stmt {
 	ST_RES_TRUST,
 	ST_RES_USER,
 	ST_RES_USER_PAGE,
+	ST_RES_USER_SID_PAGE,
 	ST_RES_GROUP,
 	ST_RES_GROUP_MEMBERS,
+	ST_RES_SERVICE_PAGE,
+	ST_RES_TASK_PAGE,
+	ST_RES_SOFTWARE_PAGE,
 	ST_HOST_RECORDS,
 	ST_HOST_LATEST_JOB,
 	ST_SIGNIN_USER,
@@ -242,9 +343,50 @@ enum stmt {
 };
 
 /*
- * Runs a prepared statement (connecting and preparing first when needed).
- * Returns the result (PGRES_TUPLES_OK or COMMAND_OK) or NULL with *err
- * set; text parameters, text results.
+ * A statement: its prepared name, its SQL, and one letter per parameter
+ * for what the caller must send: t text, i integer, u uuid, U a uuid[]
+ * literal (db_uuid_array), j JSON.
+ */
+struct db_stmt {
+	const char	*name;
+	const char	*sql;
+	const char	*types;
+};
+extern const struct db_stmt db_stmts[ST__MAX];
+
+/* Column readers: NULL is JSON null. */
+json_t	*col_str(const PGresult *, int row, int col);
+json_t	*col_enum(const PGresult *, int row, int col,
+	    const char *const *names, int n);
+int	 col_int(const PGresult *, int row, int col);
+json_t	*col_bigint(const PGresult *, int row, int col);
+json_t	*col_bool(const PGresult *, int row, int col);
+
+/* How a column becomes a JSON member (db_row). */
+enum db_kind {
+	DB_STR,
+	DB_INT,		/* a bigint */
+	DB_BOOL,
+	DB_ENUM,	/* a position in names, sent as the name */
+	DB_NULL,	/* a field of the product's model hostscan has no data for */
+};
+struct db_field {
+	const char		*name;
+	int			 col;
+	enum db_kind		 kind;
+	const char *const	*names;		/* DB_ENUM */
+	int			 n;		/* DB_ENUM */
+};
+/* One row as an object, its members in the order of the fields. */
+json_t	*db_row(const PGresult *, int row, const struct db_field *,
+	    size_t nfields);
+/* "{id,...}" for a U parameter; NULL when an id is not a uuid. */
+char	*db_uuid_array(const char *const *ids, size_t n);
+
+/*
+ * dbconn.c.  db_exec runs a prepared statement (connecting and preparing
+ * first when needed).  Returns the result (PGRES_TUPLES_OK or COMMAND_OK)
+ * or NULL with *err set; text parameters, text results.
  */
 PGresult *db_exec(struct worker *, enum stmt, int nparams,
 	    const char *const *params, enum db_err *err);
@@ -253,10 +395,5 @@ int	 db_begin(struct worker *, enum db_err *);
 int	 db_commit(struct worker *, enum db_err *);
 void	 db_rollback(struct worker *);
 void	 db_close(struct worker *);
-
-/* server.c */
-int	 server_run(const struct hs_config *, int listen_fd, long workers);
-int	 server_cgi(const struct hs_config *);
-int	 server_listen(const struct hs_config *, const char *spec);
 
 #endif

@@ -1,3 +1,8 @@
+/*
+ * Who is calling: Bearer tokens verified against the keyring, refused
+ * when revoked (or their sign-in session is), a per-worker cache of the
+ * tokens already verified, and the roles HostScanJob allows.
+ */
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -14,7 +19,7 @@ static const char *const allowed_roles[] = { "Admin", "App" };
  * belongs to a session (sid) that is revoked or gone; *why says which.
  * 0 when it is not, -1 with *err set when the database did not answer.
  */
-int
+static int
 auth_revoked(struct req *r, const struct hs_claims *c, const char **why,
     enum db_err *err)
 {
@@ -138,45 +143,62 @@ cache_hit(struct auth_entry *e, const unsigned char hash[16],
 }
 
 /*
+ * The token of "Authorization: Bearer ...", or NULL with the reason for
+ * the log in r->auth_fail.  The keyring is re-read when its file changed,
+ * so a rotation needs no restart.
+ */
+static const char *
+bearer(struct req *r)
+{
+	const char	*h = req_header(r, "HTTP_AUTHORIZATION");
+
+	if (h == NULL) {
+		r->auth_fail = "no_authorization";
+		return NULL;
+	}
+	if (strncasecmp(h, "Bearer ", 7) != 0) {
+		r->auth_fail = "not_bearer";
+		return NULL;
+	}
+	for (h += 7; *h == ' '; h++)
+		continue;
+	keyring_update(r->w, 0);
+	if (!r->w->keyring_ok) {
+		r->auth_fail = "no_keyring";
+		return NULL;
+	}
+	return h;
+}
+
+static void
+token_policy(struct req *r, const char *audience, struct hs_token_policy *pol)
+{
+	pol->issuer = r->w->cfg->token_issuer;
+	pol->audience = audience;
+	pol->now = (int64_t)time(NULL);
+	pol->leeway = r->w->cfg->token_leeway;
+}
+
+/*
  * Bearer token -> claims.  The client learns only "invalid token"; the
- * reason goes to the request's log line.  The keyring is re-read when its
- * file changed, so a rotation needs no restart.  A pre-MFA token of
- * /signinBody is refused here (by its role, since its audience is checked
- * only when token_audience is set): it opens /signin2fa alone, which
- * verifies it itself.
+ * reason goes to the request's log line.  A pre-MFA token of /signinBody
+ * is refused here (by its role, since its audience is checked only when
+ * token_audience is set): it opens /signin2fa alone (auth_pre_mfa).
  */
 enum api_err
 auth_token(struct req *r)
 {
-	const struct hs_config	*cfg = r->w->cfg;
 	struct hs_token_policy	 pol;
-	const char		*h = req_header(r, "HTTP_AUTHORIZATION");
+	const char		*h;
 	enum hs_token_err	 te;
 	enum db_err		 dberr;
 	struct auth_entry	*e;
 	unsigned char		 hash[16];
 	int			 rv;
 
-	if (h == NULL) {
-		r->auth_fail = "no_authorization";
+	if ((h = bearer(r)) == NULL)
 		return API_UNAUTHORIZED;
-	}
-	if (strncasecmp(h, "Bearer ", 7) != 0) {
-		r->auth_fail = "not_bearer";
-		return API_UNAUTHORIZED;
-	}
-	h += 7;
-	while (*h == ' ')
-		h++;
-	keyring_update(r->w, 0);
-	if (!r->w->keyring_ok) {
-		r->auth_fail = "no_keyring";
-		return API_UNAUTHORIZED;
-	}
-	pol.issuer = cfg->token_issuer;
-	pol.audience = cfg->token_audience;
-	pol.now = (int64_t)time(NULL);
-	pol.leeway = cfg->token_leeway;
+	token_policy(r, r->w->cfg->token_audience, &pol);
 	/* Takes pending revocation notices in before the cache is trusted. */
 	(void)db_ensure(r->w);
 	e = cache_slot(r->w, h, hash);
@@ -229,4 +251,38 @@ auth_request(struct req *r)
 			return API_OK;
 	r->auth_fail = "role_not_allowed";
 	return API_FORBIDDEN;
+}
+
+/*
+ * The Bearer token of /signin2fa must be a pre-MFA token: its audience and
+ * nothing but the pre-MFA role, and not revoked.  A session token is
+ * refused here, as a pre-MFA token is everywhere else.  Never cached: it
+ * is used once.
+ */
+enum api_err
+auth_pre_mfa(struct req *r)
+{
+	struct hs_token_policy	 pol;
+	const char		*h;
+	enum hs_token_err	 te;
+	enum db_err		 dberr;
+	int			 rv;
+
+	if ((h = bearer(r)) == NULL)
+		return API_UNAUTHORIZED;
+	token_policy(r, SIGNIN_PRE_MFA_AUD, &pol);
+	if ((te = hs_token_verify(&r->w->keyring, h, &pol, &r->claims)) !=
+	    HS_TOKEN_OK) {
+		r->auth_fail = hs_token_strerror(te);
+		return API_UNAUTHORIZED;
+	}
+	r->authed = 1;
+	if (r->claims.nroles != 1 ||
+	    strcmp(r->claims.roles[0], SIGNIN_PRE_MFA_ROLE) != 0) {
+		r->auth_fail = "not_a_pre_mfa_token";
+		return API_UNAUTHORIZED;
+	}
+	if ((rv = auth_revoked(r, &r->claims, &r->auth_fail, &dberr)) < 0)
+		return dberr == DB_UNAVAILABLE ? API_UNAVAILABLE : API_INTERNAL;
+	return rv > 0 ? API_UNAUTHORIZED : API_OK;
 }

@@ -36,7 +36,6 @@ static const char *const verdicts[] = {
 	"platformNameError", "errors",
 };
 
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* Absent, null and "" are all "not given", as the validation table says. */
 static int

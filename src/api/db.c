@@ -1,11 +1,15 @@
-#include <poll.h>
-#include <stdio.h>
+/*
+ * Every SQL statement of the responder, with the type of each parameter,
+ * and the readers of their results: column values as JSON, rows as
+ * objects, and the uuid[] literal several statements take.
+ */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
 
-/* Columns of one HostScanHostStatus, in the order job.c reads them. */
+/* Columns of one HostScanHostStatus (HC_ in api.h). */
 #define HOST_STATUS_COLS \
 	"h.id, h.host_id, h.name, h.dns_host_name, h.os, h.ip_address, " \
 	"h.version, h.state, h.status_description, h.failure_reason"
@@ -19,24 +23,29 @@
 	" s.discovered_fingerprint, h.trusted_fingerprint, s.job_id," \
 	" s.ssh_port, s.discovered_key_type, h.trusted_key_type "
 
+/*
+ * The SID Samba gives a Unix account (api.h): S-1-22-1-<uid> for a user,
+ * S-1-22-2-<gid> for a group, for the 32-bit ids a uid_t holds.
+ */
+#define UNIX_SID(prefix, id) \
+	"CASE WHEN " id " BETWEEN 0 AND 4294967295 THEN '" prefix "' || " \
+	id " END"
+
 /* Columns of one scanned user; never a password hash (none is stored). */
 #define RES_USER_COLS \
 	"u.id, u.name, u.display_name, u.unix_id, u.unix_group_id," \
 	" u.home_directory, u.shell, u.privilege," \
 	" hs_ts(u.password_changed_at), hs_ts(u.password_expires_at)," \
-	" u.is_disabled, u.host_scan_host_id, u.host_id "
+	" u.is_disabled, u.host_scan_host_id, u.host_id, " \
+	UNIX_SID("S-1-22-1-", "u.unix_id") " "
 
 /*
- * Every SQL statement of the responder, prepared once per connection.
- * Host items travel as one jsonb array so that a job of 10 000 hosts is
- * one INSERT, one round trip and one transaction.
+ * Prepared once per connection (dbconn.c).  Host items travel as one
+ * jsonb array so that a job of 10 000 hosts is one INSERT, one round trip
+ * and one transaction.
  */
-static const struct {
-	const char	*name;
-	const char	*sql;
-	int		 nparams;
-} stmts[ST__MAX] = {
-	[ST_PING] = { "ping", "SELECT 1", 0 },
+const struct db_stmt db_stmts[ST__MAX] = {
+	[ST_PING] = { "ping", "SELECT 1", "" },
 	/*
 	 * $1 jti, $2 sid (NULL for a token without one).  A row says why the
 	 * token is refused: its jti is revoked, or its session is revoked or
@@ -46,7 +55,7 @@ static const struct {
 	    "SELECT 'token revoked' FROM revoked_token WHERE jti = $1 "
 	    "UNION ALL SELECT 'session revoked' WHERE $2::text IS NOT NULL"
 	    " AND NOT EXISTS (SELECT 1 FROM signin_session"
-	    "  WHERE sid = $2 AND revoked_at IS NULL)", 2 },
+	    "  WHERE sid = $2 AND revoked_at IS NULL)", "tt" },
 	/* $1 credential ids, $2 credential names, $3 platform names: jsonb arrays */
 	/* Credentials come with their scope (never their secret). */
 	[ST_REFS] = { "refs",
@@ -55,27 +64,30 @@ static const struct {
 	    "OR name IN (SELECT jsonb_array_elements_text($2::jsonb)) "
 	    "UNION ALL "
 	    "SELECT 'p', id::text, name, NULL FROM platform "
-	    "WHERE name IN (SELECT jsonb_array_elements_text($3::jsonb))", 3 },
+	    "WHERE name IN (SELECT jsonb_array_elements_text($3::jsonb))", "jjj" },
 	/*
 	 * Hosts refused for their credential's scope, into the credential
 	 * audit trail (sql/008), in request order: $1 the token's sub, $2
 	 * what was refused (route and trace), $3 a jsonb array of objects
-	 * (cid, dns, ip, port).
+	 * named after the audit's columns (credential_id, dns_host_name,
+	 * address, port).
 	 */
 	[ST_AUDIT_REFUSED] = { "audit_refused",
 	    "INSERT INTO credential_audit (use_id, event, credential_id,"
 	    "  credential_name, credential_kind, submitted_by, dns_host_name,"
 	    "  address, port, actor, outcome, detail)"
 	    " SELECT gen_random_uuid(), 'refused', c.id, c.name, c.kind, $1,"
-	    "  e.v->>'dns', e.v->>'ip', (e.v->>'port')::int, 'hostscan.fcgi',"
-	    "  'out_of_scope', $2"
+	    "  e.v->>'dns_host_name', e.v->>'address', (e.v->>'port')::int,"
+	    "  'hostscan.fcgi', 'out_of_scope', $2"
 	    " FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(v, n)"
-	    " JOIN credential c ON c.id = (e.v->>'cid')::uuid ORDER BY e.n", 3 },
+	    " JOIN credential c ON c.id = (e.v->>'credential_id')::uuid"
+	    " ORDER BY e.n", "ttj" },
 	/*
-	 * $1 sub, $2 name, $3 address, $4 hosts (jsonb array of records),
-	 * $5 the request's Idempotency-Key (NULL when none);
-	 * hid is set by a re-scan so that the host's latest job is found
-	 * before the scheduler has reached it.
+	 * $1 sub, $2 name, $3 address, $4 hosts (a jsonb array of records
+	 * whose keys are the host_scan_host columns they fill), $5 the
+	 * request's Idempotency-Key (NULL when none).  host_id is set by a
+	 * re-scan so that the host's latest job is found before the scheduler
+	 * has reached it.
 	 */
 	[ST_JOB_INSERT] = { "job_insert",
 	    "WITH job AS ("
@@ -86,54 +98,60 @@ static const struct {
 	    " INSERT INTO host_scan_host (job_id, ord, dns_host_name, ip_address,"
 	    "  os, credential_id, platform_id, accept_first, trust_action,"
 	    "  certificate_type, trusted_thumbprint, ssh_port, source, host_id)"
-	    " SELECT job.id, r.ord, r.dns, r.ip, r.os, r.cred, r.plat,"
-	    "  r.acc, r.ta, r.ct, r.tt, r.port, r.src, r.hid"
-	    " FROM job, jsonb_to_recordset($4::jsonb) AS r(ord int, dns text,"
-	    "  ip text, os text, cred uuid, plat uuid, acc boolean, ta smallint,"
-	    "  ct smallint, tt text, port int, src text, hid uuid)"
+	    " SELECT job.id, r.ord, r.dns_host_name, r.ip_address, r.os,"
+	    "  r.credential_id, r.platform_id, r.accept_first, r.trust_action,"
+	    "  r.certificate_type, r.trusted_thumbprint, r.ssh_port, r.source,"
+	    "  r.host_id"
+	    " FROM job, jsonb_to_recordset($4::jsonb) AS r(ord int,"
+	    "  dns_host_name text, ip_address text, os text, credential_id uuid,"
+	    "  platform_id uuid, accept_first boolean, trust_action smallint,"
+	    "  certificate_type smallint, trusted_thumbprint text, ssh_port int,"
+	    "  source text, host_id uuid)"
 	    " RETURNING *)"
-	    " SELECT h.job_id, " HOST_STATUS_COLS " FROM ins h ORDER BY h.ord", 5 },
+	    " SELECT h.job_id, " HOST_STATUS_COLS " FROM ins h ORDER BY h.ord", "tttjt" },
 	/* Transactions only where a request makes several statements. */
-	[ST_BEGIN] = { "begin", "BEGIN", 0 },
-	[ST_COMMIT] = { "commit", "COMMIT", 0 },
-	[ST_ROLLBACK] = { "rollback", "ROLLBACK", 0 },
+	[ST_BEGIN] = { "begin", "BEGIN", "" },
+	[ST_COMMIT] = { "commit", "COMMIT", "" },
+	[ST_ROLLBACK] = { "rollback", "ROLLBACK", "" },
 	/*
 	 * $1 sub, $2 key, $3 fingerprint.  A row back: this request owns
 	 * the key (new, or its old claim expired).  No row: a live claim
 	 * exists; a concurrent claimer waits here until the owner ends.
 	 * Each claim also deletes a few expired keys, so the table stays
-	 * as small as the last 24 hours.
+	 * as small as the keys of the last HS_IDEM_KEY_HOURS hours.
 	 */
 	[ST_IDEM_CLAIM] = { "idem_claim",
 	    "WITH gc AS (DELETE FROM idempotency_key WHERE ctid IN ("
 	    "  SELECT ctid FROM idempotency_key"
-	    "  WHERE created_at < now() - interval '24 hours'"
+	    "  WHERE created_at < now()"
+	    "  - interval '" HS_STR(HS_IDEM_KEY_HOURS) " hours'"
 	    "  AND (sub, key) <> ($1, $2)"
 	    "  ORDER BY created_at LIMIT 16 FOR UPDATE SKIP LOCKED))"
 	    " INSERT INTO idempotency_key AS k (sub, key, fingerprint)"
 	    " VALUES ($1, $2, $3) ON CONFLICT (sub, key) DO UPDATE"
 	    " SET fingerprint = EXCLUDED.fingerprint, job_ids = '{}',"
 	    "  created_at = now()"
-	    " WHERE k.created_at < now() - interval '24 hours' RETURNING 1", 3 },
+	    " WHERE k.created_at < now()"
+	    " - interval '" HS_STR(HS_IDEM_KEY_HOURS) " hours' RETURNING 1", "ttt" },
 	[ST_IDEM_GET] = { "idem_get",
 	    "SELECT fingerprint, job_ids::text FROM idempotency_key "
-	    "WHERE sub = $1 AND key = $2", 2 },
+	    "WHERE sub = $1 AND key = $2", "tt" },
 	/* $3: the jobs the owner queued, as a uuid[] literal. */
 	[ST_IDEM_DONE] = { "idem_done",
 	    "UPDATE idempotency_key SET job_ids = $3::uuid[] "
-	    "WHERE sub = $1 AND key = $2", 3 },
+	    "WHERE sub = $1 AND key = $2", "ttU" },
 	/* The hosts of several jobs, the jobs in the order of $1. */
 	[ST_JOBS_HOSTS] = { "jobs_hosts",
 	    "SELECT h.job_id, " HOST_STATUS_COLS " FROM host_scan_host h "
 	    "WHERE h.job_id = ANY($1::uuid[]) "
-	    "ORDER BY array_position($1::uuid[], h.job_id), h.ord", 1 },
+	    "ORDER BY array_position($1::uuid[], h.job_id), h.ord", "U" },
 	[ST_JOB_HOSTS] = { "job_hosts",
 	    "SELECT h.job_id, " HOST_STATUS_COLS " FROM host_scan_host h "
-	    "WHERE h.job_id = $1 ORDER BY h.ord", 1 },
+	    "WHERE h.job_id = $1 ORDER BY h.ord", "u" },
 	[ST_JOB_ROW] = { "job_row",
 	    "SELECT id, created_by, created_by_user_name, created_from_address,"
 	    " hs_ts(created_at), hs_ts(modified_at) "
-	    "FROM host_scan_job WHERE id = $1", 1 },
+	    "FROM host_scan_job WHERE id = $1", "u" },
 	/*
 	 * GET /HostScanJob/{id} in one round trip: the job's columns on
 	 * every host row (one row with NULL host columns for a job without
@@ -151,7 +169,7 @@ static const struct {
 	    "FROM host_scan_job j LEFT JOIN host_scan_host h ON h.job_id = j.id "
 	    "LEFT JOIN credential c ON c.id = h.credential_id "
 	    "LEFT JOIN platform p ON p.id = h.platform_id "
-	    "WHERE j.id = $1 ORDER BY h.ord", 1 },
+	    "WHERE j.id = $1 ORDER BY h.ord", "u" },
 	/*
 	 * Keyset paging, newest first.  $1 is the last id of the previous
 	 * page (NULL for the first); a missing $1 row yields the "after"
@@ -161,10 +179,10 @@ static const struct {
 	    "SELECT j.id FROM host_scan_job j "
 	    "WHERE $1::uuid IS NULL OR (j.created_at, j.id) < "
 	    " (SELECT a.created_at, a.id FROM host_scan_job a WHERE a.id = $1) "
-	    "ORDER BY j.created_at DESC, j.id DESC LIMIT $2", 2 },
+	    "ORDER BY j.created_at DESC, j.id DESC LIMIT $2", "ui" },
 	[ST_JOB_PAGE_HOSTS] = { "job_page_hosts",
 	    "SELECT h.job_id, " HOST_STATUS_COLS " FROM host_scan_host h "
-	    "WHERE h.job_id = ANY($1::uuid[]) ORDER BY h.job_id, h.ord", 1 },
+	    "WHERE h.job_id = ANY($1::uuid[]) ORDER BY h.job_id, h.ord", "U" },
 	/*
 	 * Cancel: queued hosts at once; running ones see cancel_requested at
 	 * their next step.  Returns no row for an unknown job.
@@ -176,7 +194,7 @@ static const struct {
 	    "  status_description = 'cancelled by ' || $2,"
 	    "  time_finished = clock_timestamp()"
 	    "  FROM job WHERE h.job_id = job.id AND h.state = 0 RETURNING h.id)"
-	    " SELECT job.id, (SELECT count(*) FROM c) FROM job", 2 },
+	    " SELECT job.id, (SELECT count(*) FROM c) FROM job", "ut" },
 	/*
 	 * Scanned host records: the scans (host_scan_host rows) that reached
 	 * a host record, with that record's trust and scan times.  Paged by
@@ -184,14 +202,15 @@ static const struct {
 	 */
 	[ST_RES_HOST] = { "res_host",
 	    "SELECT " RES_HOST_COLS "FROM host_scan_host s "
-	    "JOIN host h ON h.id = s.host_id WHERE s.id = $1", 1 },
+	    "JOIN host h ON h.id = s.host_id WHERE s.id = $1", "u" },
 	[ST_RES_HOST_PAGE] = { "res_host_page",
 	    "SELECT " RES_HOST_COLS "FROM host_scan_host s "
 	    "JOIN host h ON h.id = s.host_id "
-	    "WHERE $1::uuid IS NULL OR s.id > $1 ORDER BY s.id LIMIT $2", 2 },
+	    "WHERE $1::uuid IS NULL OR s.id > $1 ORDER BY s.id LIMIT $2", "ui" },
 	[ST_RES_SCAN_LOG] = { "res_scan_log",
 	    "SELECT hs_ts(at), level, step, message FROM scan_log "
-	    "WHERE host_scan_host_id = $1 ORDER BY id LIMIT 10000", 1 },
+	    "WHERE host_scan_host_id = $1 ORDER BY id"
+	    " LIMIT " HS_STR(HS_SCAN_LOG_MAX_LINES), "u" },
 	/*
 	 * Trust what one scan discovered.  No row: an unknown scan, one
 	 * without a host record, or one that discovered no key; the caller
@@ -203,44 +222,75 @@ static const struct {
 	    " trusted_fingerprint = s.discovered_fingerprint "
 	    "FROM host_scan_host s WHERE s.id = $1 AND h.id = s.host_id"
 	    " AND s.discovered_fingerprint IS NOT NULL "
-	    "RETURNING h.id", 1 },
+	    "RETURNING h.id", "u" },
 	[ST_RES_USER] = { "res_user",
-	    "SELECT " RES_USER_COLS "FROM host_user u WHERE u.id = $1", 1 },
+	    "SELECT " RES_USER_COLS "FROM host_user u WHERE u.id = $1", "u" },
 	/* Scans replace users wholesale: an id cursor survives that. */
 	[ST_RES_USER_PAGE] = { "res_user_page",
 	    "SELECT " RES_USER_COLS "FROM host_user u "
-	    "WHERE $1::uuid IS NULL OR u.id > $1 ORDER BY u.id LIMIT $2", 2 },
+	    "WHERE $1::uuid IS NULL OR u.id > $1 ORDER BY u.id LIMIT $2", "ui" },
+	/* $1 a uid: the users of every host with that uid, paged as above. */
+	[ST_RES_USER_SID_PAGE] = { "res_user_sid_page",
+	    "SELECT " RES_USER_COLS "FROM host_user u "
+	    "WHERE u.unix_id = $1::bigint AND ($2::uuid IS NULL OR u.id > $2) "
+	    "ORDER BY u.id LIMIT $3", "iui" },
 	[ST_RES_GROUP] = { "res_group",
-	    "SELECT g.id, g.name, g.unix_id, g.host_scan_host_id, g.host_id "
-	    "FROM host_group g WHERE g.id = $1", 1 },
+	    "SELECT g.id, g.name, g.unix_id, g.host_scan_host_id, g.host_id, "
+	    UNIX_SID("S-1-22-2-", "g.unix_id") " "
+	    "FROM host_group g WHERE g.id = $1", "u" },
 	[ST_RES_GROUP_MEMBERS] = { "res_group_members",
 	    "SELECT m.user_id, m.user_name, m.is_primary "
 	    "FROM host_group_member m WHERE m.group_id = $1 "
-	    "ORDER BY m.is_primary DESC, m.user_name", 1 },
+	    "ORDER BY m.is_primary DESC, m.user_name", "u" },
+	/*
+	 * A host's services, scheduled tasks and software: $1 one scan of
+	 * the host (its host record's rows, whichever scan wrote them), $2
+	 * the last id of the previous page, $3 the LIMIT.
+	 */
+	[ST_RES_SERVICE_PAGE] = { "res_service_page",
+	    "SELECT v.id, v.name, v.display_name, v.description, v.start_type,"
+	    " v.user_name, v.binary_path_name, v.host_scan_host_id, v.host_id "
+	    "FROM host_scan_host s JOIN host_service v ON v.host_id = s.host_id "
+	    "WHERE s.id = $1 AND ($2::uuid IS NULL OR v.id > $2) "
+	    "ORDER BY v.id LIMIT $3", "uui" },
+	[ST_RES_TASK_PAGE] = { "res_task_page",
+	    "SELECT v.id, v.name, v.task_path, v.user_name, v.description,"
+	    " v.source, hs_ts(v.next_run_at), hs_ts(v.last_run_at),"
+	    " v.host_scan_host_id, v.host_id "
+	    "FROM host_scan_host s"
+	    " JOIN host_scheduled_task v ON v.host_id = s.host_id "
+	    "WHERE s.id = $1 AND ($2::uuid IS NULL OR v.id > $2) "
+	    "ORDER BY v.id LIMIT $3", "uui" },
+	[ST_RES_SOFTWARE_PAGE] = { "res_software_page",
+	    "SELECT v.id, v.name, v.version, v.description,"
+	    " v.host_scan_host_id, v.host_id "
+	    "FROM host_scan_host s JOIN host_software v ON v.host_id = s.host_id "
+	    "WHERE s.id = $1 AND ($2::uuid IS NULL OR v.id > $2) "
+	    "ORDER BY v.id LIMIT $3", "uui" },
 	/* $1: a Postgres uuid[] literal of host record ids. */
 	[ST_HOST_RECORDS] = { "host_records",
 	    "SELECT h.id, h.dns_host_name, h.ip_address, h.os, h.credential_id,"
 	    " h.platform_id, h.ssh_port, c.scope FROM host h"
 	    " LEFT JOIN credential c ON c.id = h.credential_id"
-	    " WHERE h.id = ANY($1::uuid[])", 1 },
+	    " WHERE h.id = ANY($1::uuid[])", "U" },
 	[ST_HOST_LATEST_JOB] = { "host_latest_job",
 	    "SELECT s.job_id FROM host_scan_host s WHERE s.host_id = $1 "
-	    "ORDER BY s.time_created DESC, s.id DESC LIMIT 1", 1 },
+	    "ORDER BY s.time_created DESC, s.id DESC LIMIT 1", "u" },
 	/* Sign-in (signin.c, sql/006).  $1 is always the login name. */
 	[ST_SIGNIN_USER] = { "signin_user",
 	    "SELECT role, password_hash, enabled, totp_key_id,"
 	    " encode(totp_secret, 'hex'), totp_last_counter "
-	    "FROM app_user WHERE name = $1", 1 },
+	    "FROM app_user WHERE name = $1", "t" },
 	/* Seconds left of a lock; no row when the name is not locked. */
 	[ST_SIGNIN_LOCKED] = { "signin_locked",
 	    "SELECT ceil(extract(epoch FROM locked_until - now()))::bigint "
 	    "FROM signin_throttle WHERE login = $1 AND locked_until > now()",
-	    1 },
+	    "t" },
 	/* $1 seconds after which an unlocked name's failures are forgotten. */
 	[ST_SIGNIN_PRUNE] = { "signin_prune",
 	    "DELETE FROM signin_throttle "
 	    "WHERE last_failure_at < now() - make_interval(secs => $1::bigint)"
-	    " AND (locked_until IS NULL OR locked_until <= now())", 1 },
+	    " AND (locked_until IS NULL OR locked_until <= now())", "i" },
 	/*
 	 * Reserves an attempt before anything is checked: counts it as a
 	 * failure now, in one statement, unless the name is locked.  $2
@@ -261,7 +311,7 @@ static const struct {
 	    " ELSE t.locked_until END "
 	    "WHERE t.locked_until IS NULL OR t.locked_until <= now() "
 	    "RETURNING failures, CASE WHEN locked_until > now() THEN"
-	    " ceil(extract(epoch FROM locked_until - now()))::bigint END", 3 },
+	    " ceil(extract(epoch FROM locked_until - now()))::bigint END", "tii" },
 	/*
 	 * A right password gives its reservation back: one failure less, and
 	 * no lock (any lock now standing was set by a reservation, and the
@@ -273,7 +323,7 @@ static const struct {
 	    " ON t.login = a.login "
 	    "WHEN MATCHED AND t.failures <= 1 THEN DELETE "
 	    "WHEN MATCHED THEN UPDATE SET failures = t.failures - 1,"
-	    " locked_until = NULL", 1 },
+	    " locked_until = NULL", "t" },
 	/*
 	 * A good code: takes TOTP step $2 unless it (or a later one) was
 	 * used, which also settles two requests racing with one code, and
@@ -288,19 +338,19 @@ static const struct {
 	    " s AS (INSERT INTO signin_session (sid, login)"
 	    "  SELECT $3, name FROM u RETURNING started_at)"
 	    " SELECT u.role, floor(extract(epoch FROM s.started_at))::bigint"
-	    " FROM u, s", 3 },
+	    " FROM u, s", "tiu" },
 	/*
 	 * Sessions (sql/009).  $1 sid, $2 login.  A session of a renewal of a
 	 * token without a sid; its start as Unix seconds.
 	 */
 	[ST_SESSION_START] = { "session_start",
 	    "INSERT INTO signin_session (sid, login) VALUES ($1, $2) "
-	    "RETURNING floor(extract(epoch FROM started_at))::bigint", 2 },
+	    "RETURNING floor(extract(epoch FROM started_at))::bigint", "ut" },
 	/* The start of a session that is not revoked; no row otherwise. */
 	[ST_SESSION_LIVE] = { "session_live",
 	    "SELECT floor(extract(epoch FROM started_at))::bigint "
 	    "FROM signin_session WHERE sid = $1 AND login = $2"
-	    " AND revoked_at IS NULL", 2 },
+	    " AND revoked_at IS NULL", "tt" },
 	/*
 	 * $1 jti, $2 sid, $3 exp (Unix seconds): a token minted for the
 	 * session, before it is handed out.  No row: the session was revoked
@@ -309,7 +359,7 @@ static const struct {
 	[ST_SESSION_TOKEN] = { "session_token",
 	    "INSERT INTO session_token (jti, sid, expires_at)"
 	    " SELECT $1, sid, to_timestamp($3::bigint) FROM signin_session"
-	    " WHERE sid = $2 AND revoked_at IS NULL RETURNING 1", 3 },
+	    " WHERE sid = $2 AND revoked_at IS NULL RETURNING 1", "tti" },
 	/*
 	 * A few sessions that started more than $1 seconds ago, long past
 	 * their end, with their tokens (all expired).
@@ -318,260 +368,102 @@ static const struct {
 	    "DELETE FROM signin_session WHERE sid IN ("
 	    " SELECT sid FROM signin_session"
 	    " WHERE started_at < now() - make_interval(secs => $1::bigint)"
-	    " ORDER BY started_at LIMIT 16 FOR UPDATE SKIP LOCKED)", 1 },
+	    " ORDER BY started_at LIMIT 16 FOR UPDATE SKIP LOCKED)", "i" },
 };
 
-void
-db_close(struct worker *w)
+json_t *
+col_str(const PGresult *res, int row, int col)
 {
-	if (w->db != NULL)
-		PQfinish(w->db);
-	w->db = NULL;
-	/* in_tx stays: the transaction's later statements must fail. */
+	return PQgetisnull(res, row, col) ? json_null() :
+	    json_string(PQgetvalue(res, row, col));
 }
 
-static int
-db_connect(struct worker *w)
+json_t *
+col_enum(const PGresult *res, int row, int col, const char *const *names,
+    int n)
 {
-	/*
-	 * dbname last, expanded: what api_database sets (a connect_timeout,
-	 * a list of hosts, target_session_attrs) wins over our defaults.
-	 */
-	const char	*keys[] = { "connect_timeout", "application_name",
-	    "dbname", NULL };
-	const char	*vals[4];
-	char		 timeout[16], qerr[512];
-	PGresult	*res;
-	size_t		 i;
+	int	 v;
 
-	snprintf(timeout, sizeof(timeout), "%ld", w->cfg->db_connect_timeout);
-	vals[0] = timeout;
-	vals[1] = "hostscan.fcgi";
-	vals[2] = w->cfg->api_database ? w->cfg->api_database : "";
-	vals[3] = NULL;
-	w->db = PQconnectdbParams(keys, vals, 1);
-	if (PQstatus(w->db) != CONNECTION_OK) {
-		hs_log(HS_LOG_WARN, "db_connect_failed", "error=%s",
-		    hs_logq(qerr, sizeof(qerr), PQerrorMessage(w->db)));
-		db_close(w);
-		return -1;
-	}
-	for (i = 0; i < ST__MAX; i++) {
-		res = PQprepare(w->db, stmts[i].name, stmts[i].sql,
-		    stmts[i].nparams, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			hs_log(HS_LOG_ERROR, "db_prepare_failed", "stmt=%s "
-			    "error=%s", stmts[i].name, hs_logq(qerr,
-			    sizeof(qerr), PQerrorMessage(w->db)));
-			PQclear(res);
-			db_close(w);
-			return -1;
-		}
-		PQclear(res);
-	}
-	res = PQexec(w->db, "LISTEN hostscan_revoke");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		hs_log(HS_LOG_ERROR, "db_listen_failed", "error=%s",
-		    hs_logq(qerr, sizeof(qerr), PQerrorMessage(w->db)));
-		PQclear(res);
-		db_close(w);
-		return -1;
-	}
-	PQclear(res);
-	w->db_epoch++;
-	hs_log(HS_LOG_INFO, "db_connected", "server_version=%d",
-	    PQserverVersion(w->db));
-	return 0;
+	if (PQgetisnull(res, row, col))
+		return json_null();
+	v = atoi(PQgetvalue(res, row, col));
+	return json_string(v >= 0 && v < n ? names[v] : "Unknown");
 }
 
-static int
-idle_readable(PGconn *db)
-{
-	struct pollfd	 p;
-
-	p.fd = PQsocket(db);
-	p.events = POLLIN;
-	p.revents = 0;
-	return p.fd < 0 || poll(&p, 1, 0) != 0;
-}
-
-/*
- * Counts the revocation notices libpq holds (some may have come in during
- * the last statement); reads the socket first when it is readable.
- * Returns -1 when what was waiting was not a notice: a FATAL or EOF.
- */
-static int
-take_notices(struct worker *w)
-{
-	PGnotify	*n;
-	int		 count = 0, readable = idle_readable(w->db);
-
-	if (readable && (PQconsumeInput(w->db) == 0 ||
-	    PQstatus(w->db) != CONNECTION_OK))
-		return -1;
-	while ((n = PQnotifies(w->db)) != NULL) {
-		count++;
-		PQfreemem(n);
-	}
-	w->revoke_events += (unsigned long)count;
-	if (readable && (count == 0 || idle_readable(w->db)))
-		return -1;
-	return count;
-}
-
-/*
- * A connection the server closed while we were idle (a restart) shows up
- * as readable EOF; noticing it before we send anything lets the first
- * request after a restart reconnect and succeed instead of failing.
- */
 int
-db_ensure(struct worker *w)
+col_int(const PGresult *res, int row, int col)
 {
-	/*
-	 * An idle connection has nothing to read but revocation notices;
-	 * anything else waiting is a FATAL or EOF.
-	 */
-	if (w->db != NULL && take_notices(w) < 0) {
-		hs_log(HS_LOG_WARN, "db_connection_lost", "action=reconnect");
-		db_close(w);
-	}
-	if (w->db != NULL && PQstatus(w->db) != CONNECTION_OK) {
-		hs_log(HS_LOG_WARN, "db_connection_lost", "action=reconnect");
-		db_close(w);
-	}
-	if (w->db == NULL && db_connect(w) != 0)
-		return -1;
-	return 0;
+	return atoi(PQgetvalue(res, row, col));
 }
 
-/*
- * Statements that must not run twice: the first may have committed before
- * the connection was lost (a second reservation would count one attempt
- * twice, a second release forget a failure).
- */
-static int
-once_only(enum stmt st)
+json_t *
+col_bigint(const PGresult *res, int row, int col)
 {
-	switch (st) {
-	case ST_JOB_INSERT:
-	case ST_SIGNIN_RESERVE:
-	case ST_SIGNIN_RELEASE:
-	case ST_SIGNIN_OK:
-	case ST_SESSION_START:
-	case ST_SESSION_TOKEN:
-		return 1;
-	default:
-		return 0;
-	}
+	long long	 v;
+	const char	*errstr;
+
+	if (PQgetisnull(res, row, col) || hs_strtonum(PQgetvalue(res, row,
+	    col), LLONG_MIN, LLONG_MAX, &v, &errstr) != 0)
+		return json_null();
+	return json_integer((json_int_t)v);
 }
 
-PGresult *
-db_exec(struct worker *w, enum stmt st, int nparams,
-    const char *const *params, enum db_err *err)
+json_t *
+col_bool(const PGresult *res, int row, int col)
 {
-	PGresult	*res = NULL;
-	ExecStatusType	 rs;
-	char		 qerr[512];
-	const char	*state;
+	if (PQgetisnull(res, row, col))
+		return json_null();
+	return json_boolean(PQgetvalue(res, row, col)[0] == 't');
+}
 
-	int		 tries = once_only(st) || w->in_tx ? 1 : 2;
+json_t *
+db_row(const PGresult *res, int row, const struct db_field *f, size_t n)
+{
+	json_t	*o = json_object(), *v;
+	size_t	 i;
 
-	*err = DB_OK;
-again:
-	/*
-	 * Inside a transaction a lost connection is never replaced: the
-	 * statements after it would commit one by one on the new one.
-	 */
-	if (w->in_tx) {
-		if (w->db == NULL || PQstatus(w->db) != CONNECTION_OK) {
-			*err = DB_UNAVAILABLE;
+	for (i = 0; i < n; i++) {
+		switch (f[i].kind) {
+		case DB_STR:
+			v = col_str(res, row, f[i].col);
+			break;
+		case DB_INT:
+			v = col_bigint(res, row, f[i].col);
+			break;
+		case DB_BOOL:
+			v = col_bool(res, row, f[i].col);
+			break;
+		case DB_ENUM:
+			v = col_enum(res, row, f[i].col, f[i].names, f[i].n);
+			break;
+		default:
+			v = json_null();
+			break;
+		}
+		json_object_set_new(o, f[i].name, v);
+	}
+	return o;
+}
+
+char *
+db_uuid_array(const char *const *ids, size_t n)
+{
+	char	*lit;
+	size_t	 i, o = 0;
+
+	lit = hs_xmalloc(n * (HS_UUID_LEN + 1) + 3);
+	lit[o++] = '{';
+	for (i = 0; i < n; i++) {
+		if (ids[i] == NULL || !hs_is_uuid(ids[i])) {
+			free(lit);
 			return NULL;
 		}
-	} else if (db_ensure(w) != 0) {
-		*err = DB_UNAVAILABLE;
-		return NULL;
+		if (i > 0)
+			lit[o++] = ',';
+		memcpy(lit + o, ids[i], HS_UUID_LEN);
+		o += HS_UUID_LEN;
 	}
-	res = PQexecPrepared(w->db, stmts[st].name, nparams, params, NULL,
-	    NULL, 0);
-	rs = PQresultStatus(res);
-	/*
-	 * The connection died under a statement that is safe to repeat:
-	 * reconnect and run it once more.  An INSERT is never repeated, as
-	 * its commit may have happened before the connection was lost.
-	 */
-	if (PQstatus(w->db) != CONNECTION_OK && --tries > 0) {
-		PQclear(res);
-		db_close(w);
-		goto again;
-	}
-	if (rs == PGRES_TUPLES_OK || rs == PGRES_COMMAND_OK)
-		return res;
-	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	/*
-	 * A dead connection, or a server shutting down or starting up
-	 * (class 57, 08), is "unavailable": the client may retry.  The
-	 * statement either ran to its commit or not at all.
-	 */
-	if (PQstatus(w->db) != CONNECTION_OK || (state != NULL &&
-	    (strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0 ||
-	    strcmp(state, "53300") == 0))) {
-		*err = DB_UNAVAILABLE;
-		hs_log(HS_LOG_WARN, "db_unavailable", "stmt=%s sqlstate=%s "
-		    "error=%s", stmts[st].name, state ? state : "-",
-		    hs_logq(qerr, sizeof(qerr), PQerrorMessage(w->db)));
-		if (PQstatus(w->db) != CONNECTION_OK)
-			db_close(w);
-	} else {
-		*err = DB_ERROR;
-		hs_log(HS_LOG_ERROR, "db_error", "stmt=%s sqlstate=%s error=%s",
-		    stmts[st].name, state ? state : "-", hs_logq(qerr,
-		    sizeof(qerr), PQresultErrorMessage(res)));
-	}
-	PQclear(res);
-	return NULL;
-}
-
-/*
- * A transaction around the statements of one request.  Inside one a lost
- * connection is not retried (the transaction is gone with it) and the
- * caller answers 503; db_rollback is safe to call in any state.
- */
-int
-db_begin(struct worker *w, enum db_err *err)
-{
-	PGresult	*res;
-
-	if ((res = db_exec(w, ST_BEGIN, 0, NULL, err)) == NULL)
-		return -1;
-	PQclear(res);
-	w->in_tx = 1;
-	return 0;
-}
-
-int
-db_commit(struct worker *w, enum db_err *err)
-{
-	PGresult	*res;
-
-	res = db_exec(w, ST_COMMIT, 0, NULL, err);
-	w->in_tx = 0;
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	return 0;
-}
-
-void
-db_rollback(struct worker *w)
-{
-	PGresult	*res;
-	enum db_err	 err;
-
-	if (!w->in_tx)
-		return;
-	w->in_tx = 0;
-	if (w->db == NULL || PQstatus(w->db) != CONNECTION_OK)
-		return;
-	if ((res = db_exec(w, ST_ROLLBACK, 0, NULL, &err)) != NULL)
-		PQclear(res);
+	lit[o++] = '}';
+	lit[o] = '\0';
+	return lit;
 }

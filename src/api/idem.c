@@ -153,7 +153,7 @@ idem_start(struct req *r, struct idem *ik, int many, int want_tx)
 	if (strcmp(PQgetvalue(res, 0, 0), ik->fp) != 0) {
 		reply_problem(r, API_UNPROCESSABLE, "this Idempotency-Key was "
 		    "used for a different request (method, route or body) in "
-		    "the last 24 hours", NULL);
+		    "the last " HS_STR(HS_IDEM_KEY_HOURS) " hours", NULL);
 		goto out;
 	}
 	replay(r, PQgetvalue(res, 0, 1), many);
@@ -165,14 +165,18 @@ out:
 	return go_on;
 }
 
-int
+/*
+ * Records the jobs (one HostScanJobStatus or an array) under the key and
+ * commits; 0 after answering an error and rolling back.
+ */
+static int
 idem_commit(struct req *r, struct idem *ik, const json_t *statuses)
 {
 	const json_t	*one;
-	const char	*p[3], *id;
+	const char	*p[3], **ids = NULL;
 	PGresult	*res = NULL;
-	char		*ids = NULL;
-	size_t		 i, n, len;
+	char		*lit = NULL;
+	size_t		 i, n;
 	enum db_err	 err;
 	int		 rc = 0;
 
@@ -180,31 +184,20 @@ idem_commit(struct req *r, struct idem *ik, const json_t *statuses)
 		return 1;
 	if (ik->key[0] != '\0') {
 		n = json_is_array(statuses) ? json_array_size(statuses) : 1;
-		if ((ids = malloc(n * (HS_UUID_LEN + 1) + 3)) == NULL) {
-			reply_problem(r, API_INTERNAL, "out of memory", NULL);
-			goto out;
-		}
-		len = 0;
-		ids[len++] = '{';
+		ids = hs_xmalloc((n + 1) * sizeof(*ids));
 		for (i = 0; i < n; i++) {
 			one = json_is_array(statuses) ?
 			    json_array_get(statuses, i) : statuses;
-			id = json_string_value(json_object_get(one, "id"));
-			if (id == NULL || strlen(id) != HS_UUID_LEN) {
-				reply_problem(r, API_INTERNAL, "a queued job has "
-				    "no id", NULL);
-				goto out;
-			}
-			if (i > 0)
-				ids[len++] = ',';
-			memcpy(ids + len, id, HS_UUID_LEN);
-			len += HS_UUID_LEN;
+			ids[i] = json_string_value(json_object_get(one, "id"));
 		}
-		ids[len++] = '}';
-		ids[len] = '\0';
+		if ((lit = db_uuid_array(ids, n)) == NULL) {
+			reply_problem(r, API_INTERNAL, "a queued job has no id",
+			    NULL);
+			goto out;
+		}
 		p[0] = r->claims.sub;
 		p[1] = ik->key;
-		p[2] = ids;
+		p[2] = lit;
 		if ((res = db_exec(r->w, ST_IDEM_DONE, 3, p, &err)) == NULL) {
 			reply_db_error(r, err);
 			goto out;
@@ -216,8 +209,19 @@ idem_commit(struct req *r, struct idem *ik, const json_t *statuses)
 	}
 	rc = 1;
 out:
-	db_rollback(r->w);
+	if (!rc)
+		db_rollback(r->w);
 	PQclear(res);
+	free(lit);
 	free(ids);
 	return rc;
+}
+
+void
+idem_end(struct req *r, struct idem *ik, const json_t *statuses)
+{
+	if (statuses != NULL && idem_commit(r, ik, statuses))
+		reply_json(r, 200, statuses, NULL);
+	else
+		db_rollback(r->w);
 }

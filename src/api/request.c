@@ -1,18 +1,19 @@
+/*
+ * One request: where it is from (path, client address), what it carries
+ * (body, JSON, query parameters, paging arguments), and its answer (JSON,
+ * or a problem, with the one table from api_err to HTTP status).
+ */
 #include <arpa/inet.h>
 
 #include <ctype.h>
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
-#include <fcgiapp.h>
 #include <sodium.h>
 
-#include "config.h"
 #include "api.h"
 
 /* The one place an api_err becomes an HTTP status. */
@@ -54,111 +55,6 @@ reason_of(int status)
 	return status == 202 ? "Accepted" : "OK";
 }
 
-/* ---- FastCGI backend: params and streams of an FCGX_Request ---- */
-
-static const char *
-fcgi_param(struct io *io, const char *name)
-{
-	FCGX_Request	*fr = io->ctx;
-
-	return FCGX_GetParam(name, fr->envp);
-}
-
-static long
-fcgi_read(struct io *io, char *buf, size_t n)
-{
-	FCGX_Request	*fr = io->ctx;
-	int		 r;
-
-	if (n > 1 << 30)
-		n = 1 << 30;
-	r = FCGX_GetStr(buf, (int)n, fr->in);
-	return r < 0 ? -1 : r;
-}
-
-static int
-fcgi_write(struct io *io, const char *buf, size_t n)
-{
-	FCGX_Request	*fr = io->ctx;
-
-	return FCGX_PutStr(buf, (int)n, fr->out) == (int)n ? 0 : -1;
-}
-
-void
-io_fcgi_init(struct io *io, void *fcgx_request)
-{
-	io->param = fcgi_param;
-	io->read = fcgi_read;
-	io->write = fcgi_write;
-	io->ctx = fcgx_request;
-}
-
-/* ---- CGI backend: the environment, stdin and stdout ---- */
-
-static const char *
-cgi_param(struct io *io, const char *name)
-{
-	return getenv(name);
-}
-
-static long
-cgi_read(struct io *io, char *buf, size_t n)
-{
-	size_t	 got = 0;
-	ssize_t	 r;
-
-	while (got < n) {
-		r = read(STDIN_FILENO, buf + got, n - got);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			return -1;
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (long)got;
-}
-
-static int
-cgi_write(struct io *io, const char *buf, size_t n)
-{
-	ssize_t	 r;
-
-	while (n > 0) {
-		r = write(STDOUT_FILENO, buf, n);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		buf += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-void
-io_cgi_init(struct io *io)
-{
-	io->param = cgi_param;
-	io->read = cgi_read;
-	io->write = cgi_write;
-	io->ctx = NULL;
-}
-
-/* ---- the request ---- */
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /*
  * The path to route on.  nginx hands the decoded, normalised $uri as
  * DOCUMENT_URI; CGI servers give PATH_INFO below the script; failing both
@@ -192,9 +88,9 @@ set_path(struct req *r)
 			return;
 		}
 		if (c == '%') {
-			int	 h = hexval((unsigned char)s[i + 1]), l;
+			int	 h = hs_hexval((unsigned char)s[i + 1]), l;
 
-			if (h < 0 || (l = hexval((unsigned char)s[i + 2])) < 0 ||
+			if (h < 0 || (l = hs_hexval((unsigned char)s[i + 2])) < 0 ||
 			    (c = h * 16 + l) == 0) {
 				r->path[0] = '\0';
 				return;
@@ -342,6 +238,46 @@ req_read_body(struct req *r, const char **detail)
 	return API_OK;
 }
 
+/*
+ * The body as JSON (an array or object; any value with BODY_ANY), or NULL
+ * after answering 400 with the parser's words.  BODY_SECRET wipes the raw
+ * body once parsed (it holds a password or a code).
+ */
+json_t *
+body_json(struct req *r, int flags)
+{
+	json_t		*root, *errors;
+	json_error_t	 jerr;
+	const char	*detail = NULL;
+	char		 msg[256];
+	enum api_err	 e;
+
+	if ((e = req_read_body(r, &detail)) != API_OK) {
+		reply_problem(r, e, detail, NULL);
+		return NULL;
+	}
+	root = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES |
+	    JSON_ALLOW_NUL | (flags & BODY_ANY ? JSON_DECODE_ANY : 0), &jerr);
+	if (flags & BODY_SECRET)
+		sodium_memzero(r->body, r->body_len);
+	if (root == NULL) {
+		errors = json_object();
+		/* The parser's words may quote the secret: not for those. */
+		if (flags & BODY_SECRET)
+			snprintf(msg, sizeof(msg), "the body is not valid JSON "
+			    "(line %d, column %d)", jerr.line, jerr.column);
+		else
+			snprintf(msg, sizeof(msg), "the body is not valid JSON: "
+			    "%s (line %d, column %d)", jerr.text, jerr.line,
+			    jerr.column);
+		hs_errors_add(errors, "$", msg);
+		reply_problem(r, API_VALIDATION, "the body is not valid JSON",
+		    errors);
+		json_decref(errors);
+	}
+	return root;
+}
+
 static void
 send_response(struct req *r, int status, const char *ctype,
     const char *extra, const char *body, size_t len)
@@ -427,36 +363,123 @@ reply_problem(struct req *r, enum api_err e, const char *detail,
 	json_decref(p);
 }
 
-/* One request from start to log line. */
 void
-serve(struct worker *w, struct io *io)
+reply_db_error(struct req *r, enum db_err err)
 {
-	struct req	 r;
-	struct timespec	 end;
-	char		 qpath[HS_MAX_PATH_LEN + 8], qsub[128], qfail[96];
-	double		 ms;
+	if (err == DB_UNAVAILABLE)
+		reply_problem(r, API_UNAVAILABLE, "the database is unavailable; "
+		    "retry later", NULL);
+	else
+		reply_problem(r, API_INTERNAL, "a database statement failed",
+		    NULL);
+}
 
-	req_init(&r, io, w);
-	route(&r);
-	/* Every handler ends its transaction; this only catches a bug. */
-	if (w->in_tx) {
-		hs_log(HS_LOG_ERROR, "transaction_left_open", "trace=%s",
-		    r.trace);
-		db_rollback(w);
+/*
+ * Finds key in a query string; decodes its value into out.  Returns 1,
+ * 0 when the key is absent, -1 when the value does not fit or decodes to
+ * a NUL.  out is a string whatever the result.
+ */
+int
+query_get(const char *q, const char *key, char *out, size_t outsize)
+{
+	size_t	 klen = strlen(key);
+
+	out[0] = '\0';
+
+	while (*q != '\0') {
+		size_t	 len = strcspn(q, "&");
+
+		if (len > klen && strncmp(q, key, klen) == 0 && q[klen] == '=') {
+			size_t	 i, o = 0;
+
+			for (i = klen + 1; i < len; i++) {
+				int	 c = (unsigned char)q[i];
+
+				if (c == '+')
+					c = ' ';
+				else if (c == '%' && i + 2 < len + 1 &&
+				    isxdigit((unsigned char)q[i + 1]) &&
+				    isxdigit((unsigned char)q[i + 2])) {
+					char	 hx[3] = { q[i + 1], q[i + 2], 0 };
+
+					c = (int)strtol(hx, NULL, 16);
+					i += 2;
+				}
+				if (o + 1 >= outsize || c == 0) {
+					out[0] = '\0';
+					return -1;
+				}
+				out[o++] = (char)c;
+			}
+			out[o] = '\0';
+			return 1;
+		}
+		q += len;
+		if (*q == '&')
+			q++;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	ms = (double)(end.tv_sec - r.start.tv_sec) * 1e3 +
-	    (double)(end.tv_nsec - r.start.tv_nsec) / 1e6;
-	if (w->cfg->log_requests || r.status >= 500)
-		hs_log(r.status >= 500 ? HS_LOG_WARN : HS_LOG_INFO, "request",
-		    "trace=%s method=%.16s path=%s status=%d ms=%.2f addr=%s "
-		    "sub=%s%s%s%s", r.trace, r.method,
-		    hs_logq(qpath, sizeof(qpath), r.path), r.status, ms,
-		    r.addr[0] ? r.addr : "-",
-		    hs_logq(qsub, sizeof(qsub), r.authed ? r.claims.sub : NULL),
-		    !r.authed ? "" : r.auth_cached ? " token=cached" :
-		    " token=verified",
-		    r.auth_fail ? " auth_fail=" : "",
-		    r.auth_fail ? hs_logq(qfail, sizeof(qfail), r.auth_fail) : "");
-	req_free(&r);
+	return 0;
+}
+
+/*
+ * ?limit=&after= of a keyset-paged list.  after_msg is what a cursor that
+ * is not a uuid is told.  Returns 0 with the page set up, or -1 having
+ * answered the 400.
+ */
+int
+page_args(struct req *r, struct page *pg, const char *after_msg)
+{
+	const struct hs_config	*cfg = r->w->cfg;
+	json_t		*errors = json_object();
+	char		 lim[32], after[HS_UUID_LEN + 8], m[96];
+	const char	*errstr;
+	size_t		 o;
+	int		 got, rc = -1;
+
+	memset(pg, 0, sizeof(*pg));
+	pg->limit = cfg->page_default;
+	if (strlen(r->query) > HS_MAX_QUERY_LEN)
+		hs_errors_add(errors, "$", "the query string is too long");
+	if ((got = query_get(r->query, "limit", lim, sizeof(lim))) != 0 &&
+	    (got < 0 || hs_strtonum(lim, 1, cfg->page_max, &pg->limit,
+	    &errstr) != 0)) {
+		snprintf(m, sizeof(m), "must be an integer between 1 and %ld",
+		    cfg->page_max);
+		hs_errors_add(errors, "limit", m);
+	}
+	if ((got = query_get(r->query, "after", after, sizeof(after))) != 0) {
+		for (o = 0; after[o] != '\0'; o++)
+			after[o] = (char)tolower((unsigned char)after[o]);
+		if (got < 0 || !hs_is_uuid(after))
+			hs_errors_add(errors, "after", after_msg);
+		else
+			memcpy(pg->after, after, sizeof(pg->after));
+	}
+	/* One row more than asked tells whether a next page exists. */
+	snprintf(pg->fetch, sizeof(pg->fetch), "%lld", pg->limit + 1);
+	if (json_object_size(errors) > 0)
+		reply_problem(r, API_VALIDATION, NULL, errors);
+	else
+		rc = 0;
+	json_decref(errors);
+	return rc;
+}
+
+/*
+ * How many of the rows fetched for pg belong to the page (column 0 holds
+ * their ids); when there are more, pg->link gets the Link header of the
+ * next page of route (below /api/v1).
+ */
+int
+page_rows(struct page *pg, const char *route, const PGresult *res)
+{
+	int	 n = PQntuples(res);
+
+	if (n <= pg->limit)
+		return n;
+	n = (int)pg->limit;
+	snprintf(pg->link, sizeof(pg->link), "Link: </api/v1%s?limit=%lld&"
+	    "after=%s>; rel=\"next\"\r\n", route, pg->limit,
+	    PQgetvalue(res, n - 1, 0));
+	return n;
 }

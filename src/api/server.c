@@ -1,3 +1,8 @@
+/*
+ * The responder as a process: the supervisor and its workers on one
+ * listening socket, plain CGI, the listening sockets, and serve(), one
+ * request from start to log line.
+ */
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -48,6 +53,40 @@ catch_signals(void)
 	sigaction(SIGCHLD, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* One request from start to log line. */
+void
+serve(struct worker *w, struct io *io)
+{
+	struct req	 r;
+	struct timespec	 end;
+	char		 qpath[HS_MAX_PATH_LEN + 8], qsub[128], qfail[96];
+	double		 ms;
+
+	req_init(&r, io, w);
+	route(&r);
+	/* Every handler ends its transaction; this only catches a bug. */
+	if (w->in_tx) {
+		hs_log(HS_LOG_ERROR, "transaction_left_open", "trace=%s",
+		    r.trace);
+		db_rollback(w);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	ms = (double)(end.tv_sec - r.start.tv_sec) * 1e3 +
+	    (double)(end.tv_nsec - r.start.tv_nsec) / 1e6;
+	if (w->cfg->log_requests || r.status >= 500)
+		hs_log(r.status >= 500 ? HS_LOG_WARN : HS_LOG_INFO, "request",
+		    "trace=%s method=%.16s path=%s status=%d ms=%.2f addr=%s "
+		    "sub=%s%s%s%s", r.trace, r.method,
+		    hs_logq(qpath, sizeof(qpath), r.path), r.status, ms,
+		    r.addr[0] ? r.addr : "-",
+		    hs_logq(qsub, sizeof(qsub), r.authed ? r.claims.sub : NULL),
+		    !r.authed ? "" : r.auth_cached ? " token=cached" :
+		    " token=verified",
+		    r.auth_fail ? " auth_fail=" : "",
+		    r.auth_fail ? hs_logq(qfail, sizeof(qfail), r.auth_fail) : "");
+	req_free(&r);
 }
 
 static void
@@ -310,7 +349,7 @@ listen_unix(const struct hs_config *cfg, const char *path)
 			goto fail;
 	}
 	if (chmod(path, (mode_t)cfg->listen_mode) == -1 ||
-	    listen(fd, 1024) == -1)
+	    listen(fd, HS_LISTEN_BACKLOG) == -1)
 		goto fail;
 	return fd;
 fail:
@@ -357,7 +396,7 @@ listen_tcp(const char *spec)
 			continue;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, 1024) == 0)
+		    listen(fd, HS_LISTEN_BACKLOG) == 0)
 			break;
 		close(fd);
 		fd = -1;

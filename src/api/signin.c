@@ -571,55 +571,6 @@ out:
 	json_decref(root);
 }
 
-/*
- * The Bearer token of /signin2fa must be a pre-MFA token: its audience and
- * nothing but the pre-MFA role, and not revoked.  A session token is
- * refused here, as a pre-MFA token is everywhere else.  0 after answering
- * (401, or 503 when the revocation check could not be made).
- */
-static int
-pre_mfa_token(struct req *r)
-{
-	const struct hs_config	*cfg = r->w->cfg;
-	struct hs_token_policy	 pol;
-	const char		*h = req_header(r, "HTTP_AUTHORIZATION");
-	enum hs_token_err	 te;
-	enum db_err		 err;
-	int			 rv;
-
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
-		r->auth_fail = h == NULL ? "no_authorization" : "not_bearer";
-		goto fail;
-	}
-	for (h += 7; *h == ' '; h++)
-		continue;
-	pol.issuer = cfg->token_issuer;
-	pol.audience = SIGNIN_PRE_MFA_AUD;
-	pol.now = (int64_t)time(NULL);
-	pol.leeway = cfg->token_leeway;
-	if ((te = hs_token_verify(&r->w->keyring, h, &pol, &r->claims)) !=
-	    HS_TOKEN_OK) {
-		r->auth_fail = hs_token_strerror(te);
-		goto fail;
-	}
-	r->authed = 1;
-	if (r->claims.nroles != 1 ||
-	    strcmp(r->claims.roles[0], SIGNIN_PRE_MFA_ROLE) != 0) {
-		r->auth_fail = "not_a_pre_mfa_token";
-		goto fail;
-	}
-	if ((rv = auth_revoked(r, &r->claims, &r->auth_fail, &err)) < 0) {
-		reply_db_error(r, err);
-		return 0;
-	}
-	if (rv > 0)
-		goto fail;
-	return 1;
-fail:
-	reply_problem(r, API_UNAUTHORIZED, "invalid token", NULL);
-	return 0;
-}
-
 /* A 6-digit code held in a JSON string; NULL after answering 400. */
 static const char *
 code_of(struct req *r, const json_t *root)
@@ -652,7 +603,8 @@ h_signin_2fa(struct req *r, const char *id)
 	struct attempt	 a;
 	enum db_err	 err;
 
-	if (!keys_ready(r, 1) || !pre_mfa_token(r) ||
+	/* The pre-MFA token was checked by the route (auth_pre_mfa). */
+	if (!keys_ready(r, 1) ||
 	    (root = body_json(r, BODY_ANY | BODY_SECRET)) == NULL ||
 	    (code = code_of(r, root)) == NULL)
 		goto out;

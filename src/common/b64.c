@@ -1,3 +1,4 @@
+/* base64url without padding (RFC 4648 section 5), strict on decode. */
 #include <stddef.h>
 
 #include <sodium.h>

@@ -1,7 +1,7 @@
 /*
  * What the responder, the scheduler and the CLI share: configuration,
- * logging, numbers and time, base64url, PASETO/PASERK tokens, credential
- * secrets and scopes, and the request validation table.
+ * logging, numbers, UTF-8 and time, base64url, PASETO/PASERK tokens,
+ * credential secrets and scopes, and the request validation table.
  */
 #ifndef HS_COMMON_H
 #define HS_COMMON_H
@@ -35,10 +35,50 @@ char	*hs_strdup(const char *s);	/* aborts on allocation failure */
 void	*hs_xmalloc(size_t n);		/* aborts on allocation failure */
 /* Reads a whole file up to max bytes; NUL-terminates. NULL + errno on error. */
 char	*hs_read_file(const char *path, size_t max, size_t *len);
+/* The value of a hexadecimal digit, either case; -1 for any other byte. */
+int	 hs_hexval(int c);
+/* A limit's decimal literal as a string, for SQL and messages. */
+#define HS_STR_(x)	#x
+#define HS_STR(x)	HS_STR_(x)
 /* Lower-case canonical uuid check: "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx". */
 int	 hs_is_uuid(const char *s);
 /* Writes 36 chars + NUL of a random version-4 uuid. */
 void	 hs_uuid_random(char out[HS_UUID_LEN + 1]);
+
+/* ---- utf8.c: one decoder; a policy for each kind of caller ---- */
+
+/*
+ * The character at s, of which n bytes may be read (SIZE_MAX for a C
+ * string: a NUL ends any sequence): its length, 1 to 4, with the code
+ * point in *cp; 0 when s does not start with a well-formed character
+ * (overlong forms, surrogates, code points above U+10FFFF, stray or
+ * missing continuation bytes).
+ */
+size_t	 hs_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+/* 1 when s[0..n) is well-formed UTF-8 (NUL and controls allowed). */
+int	 hs_utf8_valid(const char *s, size_t n);
+/* Characters in s[0..n), each byte of a malformed sequence one. */
+size_t	 hs_utf8_chars(const char *s, size_t n);
+/*
+ * The characters of s when it is well-formed UTF-8 free of C0 and C1
+ * controls and DEL, else -1: names and subjects that end up in tables,
+ * JSON and log lines.
+ */
+long	 hs_utf8_text_len(const char *s);
+/*
+ * For a terminal: s into dst (size bytes, always NUL-terminated), every
+ * control and every byte of a malformed sequence as '?', cut at a
+ * character boundary when dst is full.  Returns the characters written:
+ * the columns, near enough.
+ */
+size_t	 hs_utf8_clean(char *dst, size_t size, const char *s);
+/* Ends s after at most chars characters (malformed bytes count one). */
+void	 hs_utf8_cut(char *s, size_t chars);
+/*
+ * For storage, in place: every byte of a malformed sequence and every C0
+ * control but tab, and DEL, become '?', so PostgreSQL and JSON take it.
+ */
+void	 hs_utf8_scrub(char *s);
 
 /* ---- time.c ---- */
 
@@ -78,8 +118,7 @@ struct hs_config {
 	char	*signing_key;		/* k4.secret; env HOSTSCAN_SIGNING_KEY */
 	char	*master_key;		/* credential keys; env HOSTSCAN_MASTER_KEY */
 	char	*sql_dir;		/* migrations; env HOSTSCAN_SQL_DIR */
-	char	*api_url;		/* import-csv; env HOSTSCAN_URL; NULL:
-					   HS_DEFAULT_API_URL */
+	char	*api_url;		/* import-csv; env HOSTSCAN_URL */
 	char	*token_issuer;		/* NULL: not set, not checked */
 	char	*token_audience;	/* NULL: not set, not checked */
 	char	*listen;		/* "unix:/path" or "host:port" */
@@ -99,14 +138,14 @@ struct hs_config {
 	long	 shutdown_grace;
 	int	 log_requests;
 	enum hs_log_level log_level;
-	/* hostscand; 0 = the scheduler's built-in default (src/sched/sched.h) */
+	/* hostscand; its command-line options set them too */
 	long	 sched_workers;
 	long	 lease_seconds;
 	long	 host_timeout;
 	long	 step_timeout;
 	long	 max_attempts;
 	long	 sched_db_connections;
-	long	 retry_backoff_seconds;	/* -1 = default */
+	long	 retry_backoff_seconds;
 	long	 scan_max_bytes;	/* memory one scan may hold */
 	/* sign-in (src/api/signin.c, hostscanctl user) */
 	char	*totp_key;		/* keys of the TOTP secrets */
@@ -117,13 +156,46 @@ struct hs_config {
 	long	 signin_lockout;
 };
 
+/*
+ * One row per key of hostscan.conf: its type, field, default and bounds,
+ * the one place they are written (config.c; the numbers are named in
+ * hslimits.h).  The parser, the defaults, the bounds checks and their
+ * messages, and hostscand's command line all read the rows.
+ */
+enum hs_config_kind {
+	HS_CONF_STR,		/* char *; "" means not set */
+	HS_CONF_LONG,		/* long, decimal, in [min, max] */
+	HS_CONF_OCTAL,		/* long, octal (a file mode), in [min, max] */
+	HS_CONF_BOOL,		/* int: yes/no, true/false, on/off, 1/0 */
+	HS_CONF_LEVEL		/* enum hs_log_level by name */
+};
+struct hs_config_key {
+	const char		*name;
+	enum hs_config_kind	 kind;
+	size_t			 off;		/* of the field in hs_config */
+	long long		 def, min, max;	/* all but strings */
+	const char		*defstr;	/* a string's default, or NULL */
+};
+extern const struct hs_config_key hs_config_keys[];
+extern const size_t hs_config_nkeys;
+
 /* The config path: arg, else $HOSTSCAN_CONFIG, else SYSCONFDIR/hostscan/hostscan.conf. */
 const char *hs_config_path(const char *arg);
+/* Every number, flag and level at its row's default; strings NULL. */
 void	 hs_config_defaults(struct hs_config *c);
+/* The row of a key, or NULL. */
+const struct hs_config_key *hs_config_key(const char *name);
 /*
- * Loads "key = value" lines (# comments) over the defaults, then applies
- * the environment overrides named above.  A missing file is an error only
- * when required is set.  Returns 0, or -1 with a message in err.
+ * Sets one key from its text as a line of the file does, checked by its
+ * row.  Returns 0, or -1 with "KEY: why" (or "unknown key") in err.
+ */
+int	 hs_config_set(struct hs_config *c, const char *key, const char *val,
+	    char *err, size_t errlen);
+/*
+ * Loads "key = value" lines (# comments) over the defaults, applies the
+ * environment overrides named above, then the string defaults to keys
+ * left unset.  A missing file is an error only when required is set.
+ * Returns 0, or -1 with a message in err.
  */
 int	 hs_config_load(struct hs_config *c, const char *path, int required,
 	    char *err, size_t errlen);

@@ -1,3 +1,4 @@
+/* hostscan.conf: the table of its keys, and the parser that reads them. */
 #include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
@@ -15,58 +16,90 @@
 #define PKGDATADIR "/usr/share/hostscan"
 #endif
 
-enum ckind { C_STR, C_LONG, C_BOOL, C_LEVEL };
+#define FIELD(f)	offsetof(struct hs_config, f)
+#define STR(name, f, def)	{ name, HS_CONF_STR, FIELD(f), 0, 0, 0, def }
+#define NUM(name, f, def, min, max) \
+	{ name, HS_CONF_LONG, FIELD(f), def, min, max, NULL }
+#define OCTAL(name, f, def, min, max) \
+	{ name, HS_CONF_OCTAL, FIELD(f), def, min, max, NULL }
+#define BOOL(name, f, def)	{ name, HS_CONF_BOOL, FIELD(f), def, 0, 1, NULL }
+#define LEVEL(name, f, def) \
+	{ name, HS_CONF_LEVEL, FIELD(f), def, HS_LOG_DEBUG, HS_LOG_ERROR, NULL }
 
-/* Every key of hostscan.conf, its type and its bounds. */
-static const struct ckey {
-	const char	*name;
-	enum ckind	 kind;
-	size_t		 off;
-	long long	 min, max;
-	int		 base;		/* 8 for modes */
-} ckeys[] = {
-	{ "api_database", C_STR, offsetof(struct hs_config, api_database), 0, 0, 0 },
-	{ "sched_database", C_STR, offsetof(struct hs_config, sched_database), 0, 0, 0 },
-	{ "admin_database", C_STR, offsetof(struct hs_config, admin_database), 0, 0, 0 },
-	{ "keyring", C_STR, offsetof(struct hs_config, keyring), 0, 0, 0 },
-	{ "signing_key", C_STR, offsetof(struct hs_config, signing_key), 0, 0, 0 },
-	{ "master_key", C_STR, offsetof(struct hs_config, master_key), 0, 0, 0 },
-	{ "sql_dir", C_STR, offsetof(struct hs_config, sql_dir), 0, 0, 0 },
-	{ "api_url", C_STR, offsetof(struct hs_config, api_url), 0, 0, 0 },
-	{ "token_issuer", C_STR, offsetof(struct hs_config, token_issuer), 0, 0, 0 },
-	{ "token_audience", C_STR, offsetof(struct hs_config, token_audience), 0, 0, 0 },
-	{ "listen", C_STR, offsetof(struct hs_config, listen), 0, 0, 0 },
-	{ "listen_group", C_STR, offsetof(struct hs_config, listen_group), 0, 0, 0 },
-	{ "trusted_proxies", C_STR, offsetof(struct hs_config, trusted_proxies), 0, 0, 0 },
-	{ "listen_mode", C_LONG, offsetof(struct hs_config, listen_mode), 0, 0777, 8 },
-	{ "workers", C_LONG, offsetof(struct hs_config, workers), 1, HS_MAX_WORKERS, 10 },
-	{ "max_body_bytes", C_LONG, offsetof(struct hs_config, max_body_bytes), 1024, HS_MAX_MAX_BODY_BYTES, 10 },
-	{ "max_hosts_per_request", C_LONG, offsetof(struct hs_config, max_hosts), 1, HS_MAX_MAX_HOSTS, 10 },
-	{ "page_default_limit", C_LONG, offsetof(struct hs_config, page_default), 1, 100000, 10 },
-	{ "page_max_limit", C_LONG, offsetof(struct hs_config, page_max), 1, 100000, 10 },
-	{ "token_leeway_seconds", C_LONG, offsetof(struct hs_config, token_leeway), 0, HS_MAX_TOKEN_LEEWAY, 10 },
-	{ "token_default_ttl", C_LONG, offsetof(struct hs_config, token_default_ttl), 1, 10L * 366 * 86400, 10 },
-	{ "token_max_ttl", C_LONG, offsetof(struct hs_config, token_max_ttl), 1, 10L * 366 * 86400, 10 },
-	{ "db_connect_timeout", C_LONG, offsetof(struct hs_config, db_connect_timeout), 1, 60, 10 },
-	{ "retry_after_seconds", C_LONG, offsetof(struct hs_config, retry_after), 1, 3600, 10 },
-	{ "shutdown_grace_seconds", C_LONG, offsetof(struct hs_config, shutdown_grace), 1, 3600, 10 },
-	{ "sched_workers", C_LONG, offsetof(struct hs_config, sched_workers), 1, 1024, 10 },
-	{ "lease_seconds", C_LONG, offsetof(struct hs_config, lease_seconds), 3, 3600, 10 },
-	{ "host_timeout", C_LONG, offsetof(struct hs_config, host_timeout), 1, 3600, 10 },
-	{ "step_timeout", C_LONG, offsetof(struct hs_config, step_timeout), 1, 600, 10 },
-	{ "max_attempts", C_LONG, offsetof(struct hs_config, max_attempts), 1, 100, 10 },
-	{ "sched_db_connections", C_LONG, offsetof(struct hs_config, sched_db_connections), 1, 64, 10 },
-	{ "retry_backoff_seconds", C_LONG, offsetof(struct hs_config, retry_backoff_seconds), 0, 300, 10 },
-	{ "scan_max_bytes", C_LONG, offsetof(struct hs_config, scan_max_bytes), HS_MIN_SCAN_MAX_BYTES, HS_MAX_SCAN_MAX_BYTES, 10 },
-	{ "totp_key", C_STR, offsetof(struct hs_config, totp_key), 0, 0, 0 },
-	{ "signin_pre_mfa_ttl", C_LONG, offsetof(struct hs_config, signin_pre_mfa_ttl), 1, HS_MAX_PRE_MFA_TTL, 10 },
-	{ "signin_session_ttl", C_LONG, offsetof(struct hs_config, signin_session_ttl), 60, 366L * 86400, 10 },
-	{ "signin_session_max", C_LONG, offsetof(struct hs_config, signin_session_max), 1, HS_MAX_SESSION_MAX, 10 },
-	{ "signin_max_failures", C_LONG, offsetof(struct hs_config, signin_max_failures), 1, HS_MAX_SIGNIN_MAX_FAILURES, 10 },
-	{ "signin_lockout_seconds", C_LONG, offsetof(struct hs_config, signin_lockout), 1, HS_MAX_SIGNIN_LOCKOUT, 10 },
-	{ "log_requests", C_BOOL, offsetof(struct hs_config, log_requests), 0, 0, 0 },
-	{ "log_level", C_LEVEL, offsetof(struct hs_config, log_level), 0, 0, 0 },
+/*
+ * Every key of hostscan.conf, in the order of the example file.  Minimums
+ * of 0 and 1 are written here ("none", "at least one"); every other
+ * number is named in hslimits.h.
+ */
+const struct hs_config_key hs_config_keys[] = {
+	STR("api_database", api_database, NULL),
+	STR("sched_database", sched_database, NULL),
+	STR("admin_database", admin_database, NULL),
+	STR("keyring", keyring, NULL),
+	STR("signing_key", signing_key, NULL),
+	STR("master_key", master_key, NULL),
+	STR("sql_dir", sql_dir, PKGDATADIR "/sql"),
+	STR("api_url", api_url, HS_DEFAULT_API_URL),
+	STR("listen", listen, NULL),
+	STR("listen_group", listen_group, NULL),
+	OCTAL("listen_mode", listen_mode, HS_DEFAULT_LISTEN_MODE, 0,
+	    HS_MAX_LISTEN_MODE),
+	NUM("workers", workers, HS_DEFAULT_WORKERS, 1, HS_MAX_WORKERS),
+	NUM("max_body_bytes", max_body_bytes, HS_DEFAULT_MAX_BODY_BYTES,
+	    HS_MIN_MAX_BODY_BYTES, HS_MAX_MAX_BODY_BYTES),
+	NUM("max_hosts_per_request", max_hosts, HS_DEFAULT_MAX_HOSTS, 1,
+	    HS_MAX_MAX_HOSTS),
+	NUM("page_default_limit", page_default, HS_DEFAULT_PAGE_LIMIT, 1,
+	    HS_MAX_PAGE_LIMIT),
+	NUM("page_max_limit", page_max, HS_DEFAULT_PAGE_MAX, 1,
+	    HS_MAX_PAGE_LIMIT),
+	STR("token_issuer", token_issuer, NULL),
+	STR("token_audience", token_audience, NULL),
+	NUM("token_leeway_seconds", token_leeway, HS_DEFAULT_TOKEN_LEEWAY, 0,
+	    HS_MAX_TOKEN_LEEWAY),
+	NUM("token_default_ttl", token_default_ttl, HS_DEFAULT_TOKEN_TTL, 1,
+	    HS_MAX_TOKEN_TTL),
+	NUM("token_max_ttl", token_max_ttl, HS_DEFAULT_TOKEN_MAX_TTL, 1,
+	    HS_MAX_TOKEN_TTL),
+	NUM("db_connect_timeout", db_connect_timeout,
+	    HS_DEFAULT_DB_CONNECT_TIMEOUT, 1, HS_MAX_DB_CONNECT_TIMEOUT),
+	NUM("retry_after_seconds", retry_after, HS_DEFAULT_RETRY_AFTER, 1,
+	    HS_MAX_RETRY_AFTER),
+	NUM("shutdown_grace_seconds", shutdown_grace, HS_DEFAULT_SHUTDOWN_GRACE,
+	    0, HS_MAX_SHUTDOWN_GRACE),
+	STR("trusted_proxies", trusted_proxies, NULL),
+	BOOL("log_requests", log_requests, 1),
+	LEVEL("log_level", log_level, HS_LOG_INFO),
+	NUM("sched_workers", sched_workers, HS_DEFAULT_SCHED_WORKERS, 1,
+	    HS_MAX_SCHED_WORKERS),
+	NUM("lease_seconds", lease_seconds, HS_DEFAULT_LEASE, HS_MIN_LEASE,
+	    HS_MAX_LEASE),
+	NUM("host_timeout", host_timeout, HS_DEFAULT_HOST_TIMEOUT, 1,
+	    HS_MAX_HOST_TIMEOUT),
+	NUM("step_timeout", step_timeout, HS_DEFAULT_STEP_TIMEOUT, 1,
+	    HS_MAX_STEP_TIMEOUT),
+	NUM("max_attempts", max_attempts, HS_DEFAULT_MAX_ATTEMPTS, 1,
+	    HS_MAX_MAX_ATTEMPTS),
+	NUM("sched_db_connections", sched_db_connections,
+	    HS_DEFAULT_SCHED_DB_CONNS, 1, HS_MAX_SCHED_DB_CONNS),
+	NUM("retry_backoff_seconds", retry_backoff_seconds,
+	    HS_DEFAULT_RETRY_BACKOFF, 0, HS_MAX_RETRY_BACKOFF),
+	NUM("scan_max_bytes", scan_max_bytes, HS_DEFAULT_SCAN_MAX_BYTES,
+	    HS_MIN_SCAN_MAX_BYTES, HS_MAX_SCAN_MAX_BYTES),
+	STR("totp_key", totp_key, NULL),
+	NUM("signin_pre_mfa_ttl", signin_pre_mfa_ttl, HS_DEFAULT_PRE_MFA_TTL, 1,
+	    HS_MAX_PRE_MFA_TTL),
+	NUM("signin_session_ttl", signin_session_ttl, HS_DEFAULT_SESSION_TTL,
+	    HS_MIN_SESSION_TTL, HS_MAX_SESSION_TTL),
+	NUM("signin_session_max", signin_session_max, HS_DEFAULT_SESSION_MAX, 1,
+	    HS_MAX_SESSION_MAX),
+	NUM("signin_max_failures", signin_max_failures,
+	    HS_DEFAULT_SIGNIN_MAX_FAILURES, 1, HS_MAX_SIGNIN_MAX_FAILURES),
+	NUM("signin_lockout_seconds", signin_lockout, HS_DEFAULT_SIGNIN_LOCKOUT,
+	    1, HS_MAX_SIGNIN_LOCKOUT),
 };
+const size_t hs_config_nkeys = sizeof(hs_config_keys) /
+    sizeof(hs_config_keys[0]);
 
 const char *
 hs_config_path(const char *arg)
@@ -83,28 +116,39 @@ hs_config_path(const char *arg)
 void
 hs_config_defaults(struct hs_config *c)
 {
+	const struct hs_config_key	*k;
+	char				*p;
+
 	memset(c, 0, sizeof(*c));
-	c->listen_mode = 0660;
-	c->workers = HS_DEFAULT_WORKERS;
-	c->max_body_bytes = HS_DEFAULT_MAX_BODY_BYTES;
-	c->max_hosts = HS_DEFAULT_MAX_HOSTS;
-	c->page_default = HS_DEFAULT_PAGE_LIMIT;
-	c->page_max = HS_DEFAULT_PAGE_MAX;
-	c->token_leeway = HS_DEFAULT_TOKEN_LEEWAY;
-	c->token_default_ttl = HS_DEFAULT_TOKEN_TTL;
-	c->token_max_ttl = HS_DEFAULT_TOKEN_MAX_TTL;
-	c->db_connect_timeout = HS_DEFAULT_DB_CONNECT_TIMEOUT;
-	c->retry_after = HS_DEFAULT_RETRY_AFTER;
-	c->shutdown_grace = HS_DEFAULT_SHUTDOWN_GRACE;
-	c->log_requests = 1;
-	c->log_level = HS_LOG_INFO;
-	c->retry_backoff_seconds = -1;
-	c->scan_max_bytes = HS_DEFAULT_SCAN_MAX_BYTES;
-	c->signin_pre_mfa_ttl = HS_DEFAULT_PRE_MFA_TTL;
-	c->signin_session_ttl = HS_DEFAULT_SESSION_TTL;
-	c->signin_session_max = HS_DEFAULT_SESSION_MAX;
-	c->signin_max_failures = HS_DEFAULT_SIGNIN_MAX_FAILURES;
-	c->signin_lockout = HS_DEFAULT_SIGNIN_LOCKOUT;
+	for (k = hs_config_keys; k < hs_config_keys + hs_config_nkeys; k++) {
+		p = (char *)c + k->off;
+		switch (k->kind) {
+		case HS_CONF_STR:
+			break;		/* NULL; defaults come after loading */
+		case HS_CONF_LONG:
+		case HS_CONF_OCTAL:
+			*(long *)(void *)p = (long)k->def;
+			break;
+		case HS_CONF_BOOL:
+			*(int *)(void *)p = (int)k->def;
+			break;
+		case HS_CONF_LEVEL:
+			*(enum hs_log_level *)(void *)p =
+			    (enum hs_log_level)k->def;
+			break;
+		}
+	}
+}
+
+const struct hs_config_key *
+hs_config_key(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < hs_config_nkeys; i++)
+		if (strcmp(hs_config_keys[i].name, name) == 0)
+			return &hs_config_keys[i];
+	return NULL;
 }
 
 static char *
@@ -120,26 +164,39 @@ trim(char *s)
 	return s;
 }
 
+/* An octal mode ("0660") in [min, max]; "invalid" otherwise, as strtonum. */
 static int
-set_key(struct hs_config *c, const char *key, const char *val, char *err,
-    size_t errlen)
+parse_octal(const char *val, long long min, long long max, long long *out,
+    const char **errstr)
 {
-	const struct ckey	*k = NULL;
-	char			*p;
-	size_t			 i;
+	char	*end = NULL;
 
-	for (i = 0; i < sizeof(ckeys) / sizeof(ckeys[0]); i++)
-		if (strcmp(ckeys[i].name, key) == 0) {
-			k = &ckeys[i];
-			break;
-		}
-	if (k == NULL) {
+	errno = 0;
+	*out = strtoll(val, &end, 8);
+	if (*val == '\0' || *end != '\0' || errno != 0 || *out < min ||
+	    *out > max) {
+		*errstr = "invalid";
+		return -1;
+	}
+	return 0;
+}
+
+int
+hs_config_set(struct hs_config *c, const char *key, const char *val,
+    char *err, size_t errlen)
+{
+	const struct hs_config_key	*k;
+	const char			*errstr = NULL;
+	char				*p;
+	long long			 v;
+
+	if ((k = hs_config_key(key)) == NULL) {
 		snprintf(err, errlen, "unknown key \"%s\"", key);
 		return -1;
 	}
 	p = (char *)c + k->off;
 	switch (k->kind) {
-	case C_STR: {
+	case HS_CONF_STR: {
 		char	**sp = (char **)(void *)p;
 
 		free(*sp);
@@ -147,20 +204,8 @@ set_key(struct hs_config *c, const char *key, const char *val, char *err,
 		*sp = *val != '\0' ? hs_strdup(val) : NULL;
 		return 0;
 	}
-	case C_LONG: {
-		long long	 v;
-		const char	*errstr = NULL;
-		char		*end = NULL;
-
-		if (k->base == 8) {
-			errno = 0;
-			v = strtoll(val, &end, 8);
-			if (*val == '\0' || *end != '\0' || errno != 0 ||
-			    v < k->min || v > k->max)
-				errstr = "invalid";
-		} else
-			hs_strtonum(val, k->min, k->max, &v, &errstr);
-		if (errstr != NULL) {
+	case HS_CONF_LONG:
+		if (hs_strtonum(val, k->min, k->max, &v, &errstr) == -1) {
 			snprintf(err, errlen, "%s: value \"%s\" is %s "
 			    "(allowed %lld..%lld)", key, val, errstr, k->min,
 			    k->max);
@@ -168,8 +213,17 @@ set_key(struct hs_config *c, const char *key, const char *val, char *err,
 		}
 		*(long *)(void *)p = (long)v;
 		return 0;
-	}
-	case C_BOOL:
+	case HS_CONF_OCTAL:
+		if (parse_octal(val, k->min, k->max, &v, &errstr) == -1) {
+			snprintf(err, errlen, "%s: value \"%s\" is %s "
+			    "(allowed %#llo..%#llo)", key, val, errstr,
+			    (unsigned long long)k->min,
+			    (unsigned long long)k->max);
+			return -1;
+		}
+		*(long *)(void *)p = (long)v;
+		return 0;
+	case HS_CONF_BOOL:
 		if (!strcasecmp(val, "yes") || !strcasecmp(val, "true") ||
 		    !strcmp(val, "1") || !strcasecmp(val, "on"))
 			*(int *)(void *)p = 1;
@@ -182,7 +236,7 @@ set_key(struct hs_config *c, const char *key, const char *val, char *err,
 			return -1;
 		}
 		return 0;
-	case C_LEVEL:
+	case HS_CONF_LEVEL:
 		if (hs_log_level_parse(val, (enum hs_log_level *)(void *)p)) {
 			snprintf(err, errlen, "%s: \"%s\" is not debug, info, "
 			    "warn or error", key, val);
@@ -208,10 +262,11 @@ int
 hs_config_load(struct hs_config *c, const char *path, int required,
     char *err, size_t errlen)
 {
-	FILE	*f = NULL;
-	char	 line[HS_MAX_CONFIG_LINE + 2];
-	char	 msg[512];
-	int	 lineno = 0, rc = -1;
+	const struct hs_config_key	*k;
+	FILE				*f = NULL;
+	char				 line[HS_MAX_CONFIG_LINE + 2];
+	char				 msg[512];
+	int				 lineno = 0, rc = -1;
 
 	if (path != NULL && (f = fopen(path, "re")) == NULL) {
 		if (errno != ENOENT || required) {
@@ -241,7 +296,7 @@ hs_config_load(struct hs_config *c, const char *path, int required,
 			goto out;
 		}
 		*eq = '\0';
-		if (set_key(c, trim(s), trim(eq + 1), msg, sizeof(msg))) {
+		if (hs_config_set(c, trim(s), trim(eq + 1), msg, sizeof(msg))) {
 			snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
 			goto out;
 		}
@@ -255,8 +310,12 @@ hs_config_load(struct hs_config *c, const char *path, int required,
 	env_override(&c->master_key, "HOSTSCAN_MASTER_KEY");
 	env_override(&c->sql_dir, "HOSTSCAN_SQL_DIR");
 	env_override(&c->api_url, "HOSTSCAN_URL");
-	if (c->sql_dir == NULL)
-		c->sql_dir = hs_strdup(PKGDATADIR "/sql");
+	for (k = hs_config_keys; k < hs_config_keys + hs_config_nkeys; k++) {
+		char	**sp = (char **)(void *)((char *)c + k->off);
+
+		if (k->kind == HS_CONF_STR && k->defstr != NULL && *sp == NULL)
+			*sp = hs_strdup(k->defstr);
+	}
 	if (c->page_default > c->page_max) {
 		snprintf(err, errlen, "%s: page_default_limit %ld exceeds "
 		    "page_max_limit %ld", path ? path : "config",
@@ -273,12 +332,11 @@ out:
 void
 hs_config_free(struct hs_config *c)
 {
-	size_t	 i;
+	const struct hs_config_key	*k;
 
-	for (i = 0; i < sizeof(ckeys) / sizeof(ckeys[0]); i++)
-		if (ckeys[i].kind == C_STR) {
-			char	**sp = (char **)(void *)((char *)c +
-			    ckeys[i].off);
+	for (k = hs_config_keys; k < hs_config_keys + hs_config_nkeys; k++)
+		if (k->kind == HS_CONF_STR) {
+			char	**sp = (char **)(void *)((char *)c + k->off);
 
 			free(*sp);
 			*sp = NULL;

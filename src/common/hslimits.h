@@ -1,7 +1,9 @@
 /*
  * Every limit hostscan enforces, defaulted in one place.  The ones marked
  * "config" can be overridden in hostscan.conf (see hostscan.conf(5) and
- * the README); the others are hard bounds of the wire format.
+ * the README); their rows in src/common/config.c tie each key to its
+ * default and bounds here.  The others are hard bounds of the wire format
+ * or of what a program holds.
  */
 #ifndef HS_LIMITS_H
 #define HS_LIMITS_H
@@ -9,30 +11,44 @@
 /* config: max_body_bytes -- request body cap, enforced by the app too. */
 #define HS_DEFAULT_MAX_BODY_BYTES	(8L * 1024 * 1024)
 #define HS_MAX_MAX_BODY_BYTES		(256L * 1024 * 1024)
+#define HS_MIN_MAX_BODY_BYTES		1024L
 /* config: max_hosts_per_request */
 #define HS_DEFAULT_MAX_HOSTS		10000L
 #define HS_MAX_MAX_HOSTS		1000000L
 /* config: workers (responder processes) */
 #define HS_DEFAULT_WORKERS		4L
 #define HS_MAX_WORKERS			256L
+/* config: listen_mode -- of the responder's UNIX socket */
+#define HS_DEFAULT_LISTEN_MODE		0660L
+#define HS_MAX_LISTEN_MODE		0777L
 /* config: page_default_limit, page_max_limit (GET /HostScanJob) */
 #define HS_DEFAULT_PAGE_LIMIT		100L
 #define HS_DEFAULT_PAGE_MAX		1000L
+#define HS_MAX_PAGE_LIMIT		100000L
 /* config: token_leeway_seconds; the API contract caps it at 60 */
 #define HS_DEFAULT_TOKEN_LEEWAY		60L
 #define HS_MAX_TOKEN_LEEWAY		60L
 /* config: token_default_ttl, token_max_ttl (hostscanctl token issue) */
 #define HS_DEFAULT_TOKEN_TTL		3600L
 #define HS_DEFAULT_TOKEN_MAX_TTL	(366L * 86400)
+#define HS_MAX_TOKEN_TTL		(10L * 366 * 86400)
 /* config: db_connect_timeout (seconds), retry_after_seconds (503) */
 #define HS_DEFAULT_DB_CONNECT_TIMEOUT	2L
+#define HS_MAX_DB_CONNECT_TIMEOUT	60L
 #define HS_DEFAULT_RETRY_AFTER		5L
-/* config: shutdown_grace_seconds -- how long SIGTERM waits for workers */
+#define HS_MAX_RETRY_AFTER		3600L
+/*
+ * config: shutdown_grace_seconds -- how long SIGTERM waits for the
+ * responder's workers and hostscand's scans (hostscand --grace)
+ */
 #define HS_DEFAULT_SHUTDOWN_GRACE	10L
+#define HS_MAX_SHUTDOWN_GRACE		3600L
 /* config: signin_pre_mfa_ttl, signin_session_ttl (src/api/signin.c) */
 #define HS_DEFAULT_PRE_MFA_TTL		300L
 #define HS_MAX_PRE_MFA_TTL		3600L
 #define HS_DEFAULT_SESSION_TTL		3600L
+#define HS_MIN_SESSION_TTL		60L
+#define HS_MAX_SESSION_TTL		(366L * 86400)
 /* config: signin_session_max -- no renewal outlives the sign-in by more */
 #define HS_DEFAULT_SESSION_MAX		43200L
 #define HS_MAX_SESSION_MAX		(366L * 86400)
@@ -44,6 +60,29 @@
 /* An unlocked name's failures are forgotten this long after the last one. */
 #define HS_SIGNIN_FORGET_SECONDS	86400L
 
+/*
+ * config: hostscand's sched_workers (threads, each with its own SSH
+ * session), lease_seconds (renewed every third of it), host_timeout (one
+ * host, all steps), step_timeout (one step), max_attempts (claims before
+ * ActionTimeout), sched_db_connections (the pool the workers share),
+ * retry_backoff_seconds (before a re-queued host, doubled per attempt).
+ * Its command-line options (--workers, --lease, ...) set them too.
+ */
+#define HS_DEFAULT_SCHED_WORKERS	64L
+#define HS_MAX_SCHED_WORKERS		1024L
+#define HS_DEFAULT_LEASE		30L
+#define HS_MIN_LEASE			3L
+#define HS_MAX_LEASE			3600L
+#define HS_DEFAULT_HOST_TIMEOUT		60L
+#define HS_MAX_HOST_TIMEOUT		3600L
+#define HS_DEFAULT_STEP_TIMEOUT		10L
+#define HS_MAX_STEP_TIMEOUT		600L
+#define HS_DEFAULT_MAX_ATTEMPTS		3L
+#define HS_MAX_MAX_ATTEMPTS		100L
+#define HS_DEFAULT_SCHED_DB_CONNS	8L
+#define HS_MAX_SCHED_DB_CONNS		64L
+#define HS_DEFAULT_RETRY_BACKOFF	2L
+#define HS_MAX_RETRY_BACKOFF		300L
 /*
  * config: scan_max_bytes -- memory one host's scan may hold in hostscand:
  * the target's output while it is read, the parsed inventory and its JSON
@@ -89,6 +128,12 @@
 #define HS_MAX_LOGIN_BYTES		256	/* signinBody Login: 64 UTF-8 chars */
 #define HS_MAX_PASSWORD_BYTES		1024	/* signinBody Password */
 #define HS_MAX_IDEM_KEY_LEN		255	/* Idempotency-Key header */
+/* How long an Idempotency-Key is remembered (a plain number: SQL uses it). */
+#define HS_IDEM_KEY_HOURS		24
+/* Lines of a scan's log one results request returns (a plain number). */
+#define HS_SCAN_LOG_MAX_LINES		10000
+/* Connections the kernel queues for the responder's listening socket. */
+#define HS_LISTEN_BACKLOG		1024
 /* A credential's scope (sql/008): its text and its entries. */
 #define HS_MAX_SCOPE_BYTES		4096
 #define HS_MAX_SCOPE_ENTRIES		256

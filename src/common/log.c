@@ -1,3 +1,4 @@
+/* Logging: one key=value line per event on stderr, outside values quoted. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

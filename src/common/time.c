@@ -1,3 +1,4 @@
+/* RFC 3339 date-times to and from Unix seconds, without time zone files. */
 #include <stdint.h>
 
 #include "common.h"

@@ -1,3 +1,4 @@
+/* PASETO v4.public tokens and PASERK k4 keys: sign, verify, check claims. */
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -150,13 +151,17 @@ le64(unsigned char *p, uint64_t v)
 }
 
 /*
- * Pre-authentication encoding of header, message, footer and implicit
- * assertion: LE64(4) || for each piece LE64(len) || piece.  Callers keep
- * every length under HS_MAX_SIGN_INPUT, so the sum cannot overflow.
+ * Pre-authentication encoding of the v4.public header, message m, footer
+ * f and implicit assertion a: LE64(4) || for each piece LE64(len) ||
+ * piece.  Callers keep every length under HS_MAX_SIGN_INPUT, so the sum
+ * cannot overflow.
  */
 static unsigned char *
-pae4(const void *const piece[4], const size_t len[4], size_t *outlen)
+pae_v4(const void *m, size_t mlen, const void *f, size_t flen, const void *a,
+    size_t alen, size_t *outlen)
 {
+	const void	*piece[4] = { V4_PUBLIC, m, f, a };
+	const size_t	 len[4] = { V4_PUBLIC_LEN, mlen, flen, alen };
 	unsigned char	*buf, *p;
 	size_t		 i, total = 8;
 
@@ -182,8 +187,7 @@ hs_paseto_sign(const unsigned char sk[64], const char *payload, size_t plen,
     char **token)
 {
 	unsigned char	*pae = NULL, *body = NULL;
-	const void	*piece[4];
-	size_t		 len[4], paelen, toklen;
+	size_t		 paelen, toklen;
 	char		*tok = NULL, *p;
 	enum hs_token_err rc = HS_TOKEN_INTERNAL;
 
@@ -193,15 +197,7 @@ hs_paseto_sign(const unsigned char sk[64], const char *payload, size_t plen,
 		rc = HS_TOKEN_TOO_LONG;
 		goto out;
 	}
-	piece[0] = V4_PUBLIC;
-	len[0] = V4_PUBLIC_LEN;
-	piece[1] = payload;
-	len[1] = plen;
-	piece[2] = footer;
-	len[2] = flen;
-	piece[3] = implicit;
-	len[3] = ilen;
-	pae = pae4(piece, len, &paelen);
+	pae = pae_v4(payload, plen, footer, flen, implicit, ilen, &paelen);
 
 	body = hs_xmalloc(plen + SIG_LEN);
 	if (plen > 0)
@@ -313,8 +309,6 @@ hs_paseto_verify(const char *token, size_t tlen, const unsigned char pk[32],
 	const char	*body, *foot;
 	size_t		 blen, footlen, mlen, flen0 = 0, paelen;
 	unsigned char	*m = NULL, *f = NULL, *pae = NULL;
-	const void	*piece[4];
-	size_t		 len[4];
 	enum hs_token_err rc;
 
 	*payload = NULL;
@@ -342,16 +336,7 @@ hs_paseto_verify(const char *token, size_t tlen, const unsigned char pk[32],
 		rc = HS_TOKEN_TOO_LONG;
 		goto out;
 	}
-
-	piece[0] = V4_PUBLIC;
-	len[0] = V4_PUBLIC_LEN;
-	piece[1] = m;
-	len[1] = mlen;
-	piece[2] = f;
-	len[2] = flen0;
-	piece[3] = implicit;
-	len[3] = ilen;
-	pae = pae4(piece, len, &paelen);
+	pae = pae_v4(m, mlen, f, flen0, implicit, ilen, &paelen);
 	if (crypto_sign_verify_detached(m + mlen, pae, paelen, pk) != 0) {
 		rc = HS_TOKEN_BAD_SIGNATURE;
 		goto out;

@@ -1,3 +1,4 @@
+/* Numbers and strings: range-checked parsing, bounded copies, files, uuids. */
 #include <sys/stat.h>
 
 #include <ctype.h>
@@ -146,6 +147,18 @@ fail:
 		errno = saved;
 	}
 	return NULL;
+}
+
+int
+hs_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
 int

@@ -1,3 +1,4 @@
+/* HostScanJobRequest validation: one table of fields and their pure checks. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -35,13 +36,10 @@ _Static_assert(NELEM(hs_trust_action_names) == HS_N_TRUST_ACTION,
 _Static_assert(NELEM(hs_certificate_type_names) == HS_N_CERTIFICATE_TYPE,
     "CertificateType names");
 
-#define STR_(x)		#x
-#define STR(x)		STR_(x)
-
 #define MSG_DNS		"must be an RFC 1123 host name: dot-separated labels " \
 			"of 1-63 letters, digits or '-', not starting or " \
 			"ending with '-'"
-#define MSG_DNS_LEN	"must be at most " STR(HS_MAX_DNS_NAME_LEN) " characters"
+#define MSG_DNS_LEN	"must be at most " HS_STR(HS_MAX_DNS_NAME_LEN) " characters"
 #define MSG_IP		"must be an IPv4 or IPv6 address"
 #define MSG_UUID	"must be a uuid"
 #define MSG_THUMB	"must be SHA256:<base64>, MD5:xx:xx:..., or a " \
@@ -62,18 +60,6 @@ _Static_assert(NELEM(hs_certificate_type_names) == HS_N_CERTIFICATE_TYPE,
 #define SHA1_HEX_LEN	40
 /* Holds every normalised form: a host name is the longest. */
 #define NORM_MAX	(HS_MAX_DNS_NAME_LEN + 1)
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static int
 ascii_lower(int c)
@@ -252,7 +238,7 @@ norm_thumbprint(const char *s, char *norm, size_t normsize)
 			if (i % 3 == 2) {
 				if (p[i] != ':')
 					return MSG_THUMB;
-			} else if (hexval((unsigned char)p[i]) == -1)
+			} else if (hs_hexval((unsigned char)p[i]) == -1)
 				return MSG_THUMB;
 			buf[4 + i] = (char)ascii_lower((unsigned char)p[i]);
 		}
@@ -265,7 +251,7 @@ norm_thumbprint(const char *s, char *norm, size_t normsize)
 				p += 2;
 				continue;
 			}
-			if (hexval((unsigned char)*p) == -1 ||
+			if (hs_hexval((unsigned char)*p) == -1 ||
 			    n == SHA1_HEX_LEN)
 				return MSG_THUMB;
 			buf[n++] = (char)(*p >= 'a' && *p <= 'f' ?
@@ -456,18 +442,6 @@ json_types(const json_t *v)
 	}
 }
 
-/* Lengths are in characters as the client counts them: code points. */
-static size_t
-utf8_chars(const char *s, size_t len)
-{
-	size_t	 i, n = 0;
-
-	for (i = 0; i < len; i++)
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
 static void
 set_string(struct item *it, int f, const json_t *v, struct hs_host_req *r)
 {
@@ -481,8 +455,9 @@ set_string(struct item *it, int f, const json_t *v, struct hs_host_req *r)
 		item_error(it, f, MSG_NUL);
 		bad = 1;
 	}
+	/* Lengths are in characters as the client counts them: code points. */
 	if (fd->maxlen > 0 && len > fd->maxlen &&
-	    utf8_chars(s, len) > fd->maxlen) {
+	    hs_utf8_chars(s, len) > fd->maxlen) {
 		snprintf(buf, sizeof(buf), "must be at most %zu characters",
 		    fd->maxlen);
 		item_error(it, f, buf);

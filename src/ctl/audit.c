@@ -5,7 +5,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
 #include <libpq-fe.h>
 
 #include "common.h"
@@ -39,18 +38,33 @@ static const char sql_audit[] =
 
 enum { A_AT, A_EVENT, A_CRED, A_CRED_ID, A_KIND, A_ADDR, A_FP, A_OUTCOME,
 	A_BY, A_JOB, A_SCAN, A_ATTEMPT, A_DNS, A_METHOD, A_ACTOR, A_DETAIL,
-	A_OUTCOME_AT, A__N };
+	A_OUTCOME_AT };
 
-/* Table column -> result column. */
-static const struct {
-	const char	*head;
-	int		 col;
-} table[] = {
-	{ "TIME", A_AT }, { "EVENT", A_EVENT }, { "CREDENTIAL", A_CRED },
-	{ "ADDRESS", A_ADDR }, { "HOST KEY", A_FP }, { "OUTCOME", A_OUTCOME },
-	{ "SUBMITTED BY", A_BY }, { "JOB", A_JOB }, { "HOST SCAN", A_SCAN },
+/*
+ * The table's columns and the JSON's members; oldest first, as a log
+ * reads.  A use whose outcome never came shows as "unknown".
+ */
+static const struct ctl_col cols[] = {
+	{ "TIME", "at", A_AT, CTL_COL_TEXT, NULL },
+	{ "EVENT", "event", A_EVENT, CTL_COL_TEXT, NULL },
+	{ "CREDENTIAL", "credentialName", A_CRED, CTL_COL_TEXT, NULL },
+	{ NULL, "credentialId", A_CRED_ID, CTL_COL_TEXT, NULL },
+	{ NULL, "credentialKind", A_KIND, CTL_COL_TEXT, NULL },
+	{ "ADDRESS", "address", A_ADDR, CTL_COL_TEXT, NULL },
+	{ "HOST KEY", "hostKeyFingerprint", A_FP, CTL_COL_TEXT, NULL },
+	{ NULL, "method", A_METHOD, CTL_COL_TEXT, NULL },
+	{ "OUTCOME", "outcome", A_OUTCOME, CTL_COL_TEXT, "unknown" },
+	{ NULL, "outcomeAt", A_OUTCOME_AT, CTL_COL_TEXT, NULL },
+	{ NULL, "detail", A_DETAIL, CTL_COL_TEXT, NULL },
+	{ "SUBMITTED BY", "submittedBy", A_BY, CTL_COL_TEXT, NULL },
+	{ "JOB", "jobId", A_JOB, CTL_COL_TEXT, NULL },
+	{ "HOST SCAN", "hostScanHostId", A_SCAN, CTL_COL_TEXT, NULL },
+	{ NULL, "scanAttempt", A_ATTEMPT, CTL_COL_INT, NULL },
+	{ NULL, "dnsHostName", A_DNS, CTL_COL_TEXT, NULL },
+	{ NULL, "actor", A_ACTOR, CTL_COL_TEXT, NULL },
 };
-#define NCOLS	(sizeof(table) / sizeof(table[0]))
+static const struct ctl_list list = { "audit", cols,
+    sizeof(cols) / sizeof(cols[0]), 1 };
 
 /*
  * --since: an RFC 3339 date-time, a date (midnight UTC), or a duration
@@ -95,87 +109,6 @@ since_parse(const char *s, int64_t *out)
 	return 0;
 }
 
-static const char *
-cell(const PGresult *res, int row, int col)
-{
-	if (PQgetisnull(res, row, col))
-		return col == A_OUTCOME ? "unknown" : "-";
-	return PQgetvalue(res, row, col);
-}
-
-static json_t *
-opt(const PGresult *res, int row, int col)
-{
-	return PQgetisnull(res, row, col) ? json_null() :
-	    json_string(PQgetvalue(res, row, col));
-}
-
-static int
-print_json(const PGresult *res, int n)
-{
-	json_t	*arr = json_array(), *o;
-	char	*text = NULL;
-	int	 row, rc = -1;
-
-	if (arr == NULL)
-		goto out;
-	/* Oldest first, as a log reads. */
-	for (row = n - 1; row >= 0; row--) {
-		o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o,"
-		    " s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-		    "at", PQgetvalue(res, row, A_AT),
-		    "event", PQgetvalue(res, row, A_EVENT),
-		    "credentialName", PQgetvalue(res, row, A_CRED),
-		    "credentialId", PQgetvalue(res, row, A_CRED_ID),
-		    "credentialKind", PQgetvalue(res, row, A_KIND),
-		    "address", opt(res, row, A_ADDR),
-		    "hostKeyFingerprint", opt(res, row, A_FP),
-		    "method", opt(res, row, A_METHOD),
-		    "outcome", opt(res, row, A_OUTCOME),
-		    "outcomeAt", opt(res, row, A_OUTCOME_AT),
-		    "detail", opt(res, row, A_DETAIL),
-		    "submittedBy", opt(res, row, A_BY),
-		    "jobId", opt(res, row, A_JOB),
-		    "hostScanHostId", opt(res, row, A_SCAN),
-		    "scanAttempt", PQgetisnull(res, row, A_ATTEMPT) ?
-		    json_null() : json_integer(atoi(PQgetvalue(res, row,
-		    A_ATTEMPT))),
-		    "dnsHostName", opt(res, row, A_DNS),
-		    "actor", opt(res, row, A_ACTOR));
-		if (o == NULL || json_array_append_new(arr, o) == -1)
-			goto out;
-	}
-	if ((text = json_dumps(arr, JSON_INDENT(2))) == NULL)
-		goto out;
-	printf("%s\n", text);
-	rc = 0;
-out:
-	free(text);
-	json_decref(arr);
-	return rc;
-}
-
-static void
-print_table(const PGresult *res, int n)
-{
-	size_t	 width[NCOLS], w, c;
-	int	 row;
-
-	for (c = 0; c < NCOLS; c++)
-		width[c] = strlen(table[c].head);
-	for (row = 0; row < n; row++)
-		for (c = 0; c < NCOLS; c++)
-			if ((w = ctl_cell_width(cell(res, row,
-			    table[c].col))) > width[c])
-				width[c] = w;
-	for (c = 0; c < NCOLS; c++)
-		ctl_print_cell(table[c].head, width[c], c == NCOLS - 1);
-	for (row = n - 1; row >= 0; row--)
-		for (c = 0; c < NCOLS; c++)
-			ctl_print_cell(cell(res, row, table[c].col), width[c],
-			    c == NCOLS - 1);
-}
-
 int
 ctl_audit(struct ctl *ctl, int argc, char **argv)
 {
@@ -187,13 +120,12 @@ ctl_audit(struct ctl *ctl, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	PGconn		*conn = NULL;
-	PGresult	*res = NULL;
+	PGresult	*res;
 	const char	*cred = NULL, *params[3], *errstr;
-	char		 since_s[32], limit_s[32], err[1024];
+	char		 since_s[32], limit_s[32];
 	long long	 limit = HS_AUDIT_DEFAULT_LIMIT;
 	int64_t		 since = 0;
-	int		 ch, json = 0, have_since = 0, n, rc = CTL_ERR;
+	int		 ch, json = 0, have_since = 0, n, rc;
 
 	while ((ch = getopt_long(argc, argv, ":c:s:l:jh", opts, NULL)) != -1)
 		switch (ch) {
@@ -217,11 +149,8 @@ ctl_audit(struct ctl *ctl, int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
-		case 'h':
-			ctl_usage(stdout);
-			return CTL_OK;
 		default:
-			return ctl_bad_option("audit", ch, argc, argv);
+			return ctl_option_default("audit", ch, argc, argv);
 		}
 	if (optind != argc)
 		return ctl_usage_err("audit: unexpected argument \"%s\"",
@@ -229,38 +158,22 @@ ctl_audit(struct ctl *ctl, int argc, char **argv)
 	if (cred != NULL && (*cred == '\0' || strlen(cred) > 4096))
 		return ctl_usage_err("audit: --credential: a credential name "
 		    "or id");
-	if ((conn = ctl_db_connect(ctl)) == NULL)
-		goto out;
 	snprintf(since_s, sizeof(since_s), "%lld", (long long)since);
 	/* One row more than shown tells whether older ones were left out. */
 	snprintf(limit_s, sizeof(limit_s), "%lld", limit + 1);
 	params[0] = cred;
 	params[1] = have_since ? since_s : NULL;
 	params[2] = limit_s;
-	res = PQexecParams(conn, sql_audit, 3, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK ||
-	    PQnfields(res) != A__N) {
-		ctl_warn("audit: %s", ctl_db_error(conn, res, err,
-		    sizeof(err)));
-		goto out;
-	}
+	if ((res = ctl_db_query(ctl, "audit", sql_audit, 3, params,
+	    NULL)) == NULL)
+		return CTL_ERR;
 	n = PQntuples(res);
 	if (n > limit) {
 		n = (int)limit;
 		ctl_warn("audit: showing the newest %lld entries; older ones "
 		    "match too (narrow with --since or raise --limit)", limit);
 	}
-	if (json) {
-		if (print_json(res, n) == -1) {
-			ctl_warn("audit: cannot build the JSON output");
-			goto out;
-		}
-	} else
-		print_table(res, n);
-	rc = CTL_OK;
-out:
+	rc = ctl_list_print(&list, res, n, json);
 	PQclear(res);
-	if (conn != NULL)
-		PQfinish(conn);
 	return rc;
 }

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <libpq-fe.h>
 #include <sodium.h>
 
@@ -22,20 +21,25 @@
 static const char sql_cred_add[] =
     "INSERT INTO credential (name, username, kind, key_id, secret, scope,"
     " scope_set_at) VALUES ($1, $2, $3, $4, $5, $6, now()) RETURNING id";
+/*
+ * The kind as --kind spells it; the scope as the table shows it: a
+ * migrated credential's "any" was nobody's choice.
+ */
 static const char sql_cred_list[] =
-    "SELECT id, name, username, kind, to_char(created_at AT TIME ZONE 'UTC',"
-    " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), scope, scope_set_at IS NOT NULL "
+    "SELECT id, name, username, replace(kind, '_', '-'),"
+    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    " scope, scope_set_at IS NOT NULL,"
+    " CASE WHEN scope_set_at IS NULL THEN 'any (not set)' ELSE scope END "
     "FROM credential ORDER BY name, id";
-static const char sql_cred_scope_id[] =
+/* $1 an id or a name; a name may look like an id: the id wins. */
+#define CRED_BY_ID_OR_NAME \
+    "WHERE id = COALESCE((SELECT id FROM credential WHERE id::text = $1)," \
+    " (SELECT id FROM credential WHERE name = $1)) "
+static const char sql_cred_scope[] =
     "UPDATE credential SET scope = $2, scope_set_at = now() "
-    "WHERE id = $1::uuid RETURNING id, name";
-static const char sql_cred_scope_name[] =
-    "UPDATE credential SET scope = $2, scope_set_at = now() "
-    "WHERE name = $1 RETURNING id, name";
-static const char sql_cred_rm_id[] =
-    "DELETE FROM credential WHERE id = $1::uuid RETURNING id, name";
-static const char sql_cred_rm_name[] =
-    "DELETE FROM credential WHERE name = $1 RETURNING id, name";
+    CRED_BY_ID_OR_NAME "RETURNING id, name";
+static const char sql_cred_rm[] =
+    "DELETE FROM credential " CRED_BY_ID_OR_NAME "RETURNING id, name";
 
 #define CRED_NAME_MAX		1024	/* characters, as the table checks */
 #define CRED_USERNAME_MAX	256
@@ -53,17 +57,7 @@ static const struct kind {
 };
 #define KIND_PASSWORD	(&kinds[0])
 #define KIND_KEY	(&kinds[1])
-
-static const char *
-kind_cli(const char *db)
-{
-	size_t	 i;
-
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (strcmp(kinds[i].db, db) == 0)
-			return kinds[i].cli;
-	return db;
-}
+#define NKINDS		(sizeof(kinds) / sizeof(kinds[0]))
 
 /*
  * On a terminal, input ends with the first line, or for a pasted private
@@ -147,16 +141,15 @@ cred_add(struct ctl *ctl, int argc, char **argv)
 	};
 	struct hs_master_keys	 mk = { NULL, 0 };
 	const struct kind	*kind = NULL;
-	PGconn			*conn = NULL;
 	PGresult		*res = NULL;
 	unsigned char		*secret = NULL, *box = NULL;
 	const char		*name = NULL, *user = NULL, *values[6];
 	const char		*scope_text = NULL;
 	char			 key_id[HS_MASTER_ID_LEN + 1], err[1024];
-	char			*scope = NULL;
-	size_t			 len, boxlen = 0;
+	char			*scope = NULL, *boxhex = NULL;
+	size_t			 len, boxlen = 0, i;
 	long			 n;
-	int			 ch, lengths[6], formats[6], rc = CTL_ERR;
+	int			 ch, rc = CTL_ERR;
 
 	while ((ch = getopt_long(argc, argv, ":n:u:k:s:h", opts, NULL)) != -1)
 		switch (ch) {
@@ -170,20 +163,17 @@ cred_add(struct ctl *ctl, int argc, char **argv)
 			user = optarg;
 			break;
 		case 'k':
-			if (strcmp(optarg, "password") == 0)
-				kind = KIND_PASSWORD;
-			else if (strcmp(optarg, "private-key") == 0 ||
-			    strcmp(optarg, "private_key") == 0)
-				kind = KIND_KEY;
-			else
+			for (kind = NULL, i = 0; i < NKINDS; i++)
+				if (strcmp(optarg, kinds[i].cli) == 0 ||
+				    strcmp(optarg, kinds[i].db) == 0)
+					kind = &kinds[i];
+			if (kind == NULL)
 				return ctl_usage_err("--kind: password or "
 				    "private-key");
 			break;
-		case 'h':
-			ctl_usage(stdout);
-			return CTL_OK;
 		default:
-			return ctl_bad_option("credential add", ch, argc, argv);
+			return ctl_option_default("credential add", ch, argc,
+			    argv);
 		}
 	if (optind != argc)
 		return ctl_usage_err("credential add: unexpected argument "
@@ -192,10 +182,10 @@ cred_add(struct ctl *ctl, int argc, char **argv)
 	if (name == NULL || user == NULL || scope_text == NULL)
 		return ctl_usage_err("credential add: --name, --username and "
 		    "--scope are required (--scope any allows every host)");
-	if ((n = ctl_text_len(name)) < 1 || n > CRED_NAME_MAX)
+	if ((n = hs_utf8_text_len(name)) < 1 || n > CRED_NAME_MAX)
 		return ctl_usage_err("--name: 1 to %d characters of UTF-8 "
 		    "text without control characters", CRED_NAME_MAX);
-	if ((n = ctl_text_len(user)) < 1 || n > CRED_USERNAME_MAX)
+	if ((n = hs_utf8_text_len(user)) < 1 || n > CRED_USERNAME_MAX)
 		return ctl_usage_err("--username: 1 to %d characters of UTF-8 "
 		    "text without control characters", CRED_USERNAME_MAX);
 	if ((scope = scope_arg("credential add", scope_text)) == NULL)
@@ -240,124 +230,56 @@ cred_add(struct ctl *ctl, int argc, char **argv)
 	sodium_free(secret);
 	secret = NULL;
 
-	if ((conn = ctl_db_connect(ctl)) == NULL)
-		goto out;
+	boxhex = ctl_bytea(box, boxlen);
 	values[0] = name;
 	values[1] = user;
 	values[2] = kind->db;
 	values[3] = key_id;
-	values[4] = (const char *)box;
+	values[4] = boxhex;
 	values[5] = scope;
-	memset(lengths, 0, sizeof(lengths));
-	memset(formats, 0, sizeof(formats));
-	lengths[4] = (int)boxlen;
-	formats[4] = 1;
-	res = PQexecParams(conn, sql_cred_add, 6, NULL, values, lengths,
-	    formats, 0);
+	if ((res = ctl_db_query(ctl, "credential add", sql_cred_add, 6, values,
+	    "23505")) == NULL)
+		goto out;
 	if (ctl_db_state(res, "23505")) {
 		ctl_warn("a credential named %s already exists", name);
-		goto out;
-	}
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		ctl_warn("credential add: %s",
-		    ctl_db_error(conn, res, err, sizeof(err)));
 		goto out;
 	}
 	printf("%s\n", PQgetvalue(res, 0, 0));
 	rc = CTL_OK;
 out:
 	PQclear(res);
-	if (conn != NULL)
-		PQfinish(conn);
 	if (secret != NULL)
 		sodium_free(secret);
 	free(box);
+	free(boxhex);
 	free(scope);
 	hs_master_free(&mk);
 	return rc;
 }
 
-/* Display width in characters; control bytes print as '?'. */
-size_t
-ctl_cell_width(const char *s)
-{
-	long	 n = ctl_text_len(s);
-	size_t	 i, w = 0;
-
-	if (n >= 0)
-		return (size_t)n;
-	for (i = 0; s[i] != '\0'; i++)
-		w += ((unsigned char)s[i] & 0xc0) != 0x80;
-	return w;
-}
-
-void
-ctl_print_cell(const char *s, size_t width, int last)
-{
-	size_t		 w = ctl_cell_width(s);
-	const char	*p;
-
-	for (p = s; *p != '\0'; p++)
-		putchar((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p);
-	if (last) {
-		putchar('\n');
-		return;
-	}
-	for (; w < width + 2; w++)
-		putchar(' ');
-}
-
-/* The SCOPE cell: a migrated credential's "any" was nobody's choice. */
-static const char *
-scope_cell(const PGresult *res, int row)
-{
-	return PQgetvalue(res, row, 6)[0] == 't' ? PQgetvalue(res, row, 5) :
-	    "any (not set)";
-}
-
 static int
 cred_list(struct ctl *ctl, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+	static const struct ctl_col cols[] = {
+		{ "ID", "id", 0, CTL_COL_TEXT, NULL },
+		{ "NAME", "name", 1, CTL_COL_TEXT, NULL },
+		{ "USERNAME", "username", 2, CTL_COL_TEXT, NULL },
+		{ "KIND", "kind", 3, CTL_COL_TEXT, NULL },
+		{ "CREATED", "createdAt", 4, CTL_COL_TEXT, NULL },
+		{ NULL, "scope", 5, CTL_COL_TEXT, NULL },
+		{ "SCOPE", NULL, 7, CTL_COL_TEXT, NULL },
+		{ NULL, "scopeSet", 6, CTL_COL_BOOL, NULL },
 	};
-	/* Table column -> result column; the last one is scope_cell(). */
-	static const char *const head[6] = {
-		"ID", "NAME", "USERNAME", "KIND", "CREATED", "SCOPE"
-	};
-	PGconn		*conn = NULL;
-	PGresult	*res = NULL;
-	json_t		*arr = NULL, *o;
-	char		*text = NULL, err[1024];
-	const char	*v;
-	size_t		 width[6], w;
-	int		 ch, json = 0, row, col, rc = CTL_ERR;
+	static const struct ctl_list list = { "credential list", cols,
+	    sizeof(cols) / sizeof(cols[0]), 0 };
+	PGresult	*res;
+	int		 row, json = 0, rc;
 
-	while ((ch = getopt_long(argc, argv, ":jh", opts, NULL)) != -1)
-		switch (ch) {
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			ctl_usage(stdout);
-			return CTL_OK;
-		default:
-			return ctl_bad_option("credential list", ch, argc,
-			    argv);
-		}
-	if (optind != argc)
-		return ctl_usage_err("credential list: unexpected argument "
-		    "\"%s\"", argv[optind]);
-	if ((conn = ctl_db_connect(ctl)) == NULL)
-		goto out;
-	res = PQexecParams(conn, sql_cred_list, 0, NULL, NULL, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != 7) {
-		ctl_warn("credential list: %s",
-		    ctl_db_error(conn, res, err, sizeof(err)));
-		goto out;
-	}
+	if (ctl_operands(list.cmd, argc, argv, 0, NULL, &json, &rc) == NULL)
+		return rc;
+	if ((res = ctl_db_query(ctl, list.cmd, sql_cred_list, 0, NULL,
+	    NULL)) == NULL)
+		return CTL_ERR;
 	/* On stderr, so that the table and the JSON stay parseable. */
 	for (row = 0; row < PQntuples(res); row++)
 		if (PQgetvalue(res, row, 6)[0] != 't')
@@ -366,180 +288,79 @@ cred_list(struct ctl *ctl, int argc, char **argv)
 			    "host): set one with hostscanctl credential scope "
 			    "%s LIST", PQgetvalue(res, row, 1),
 			    PQgetvalue(res, row, 0));
-	if (json) {
-		if ((arr = json_array()) == NULL)
-			goto nomem;
-		for (row = 0; row < PQntuples(res); row++) {
-			o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
-			    "id", PQgetvalue(res, row, 0),
-			    "name", PQgetvalue(res, row, 1),
-			    "username", PQgetvalue(res, row, 2),
-			    "kind", kind_cli(PQgetvalue(res, row, 3)),
-			    "createdAt", PQgetvalue(res, row, 4),
-			    "scope", PQgetvalue(res, row, 5),
-			    "scopeSet", PQgetvalue(res, row, 6)[0] == 't');
-			if (o == NULL || json_array_append_new(arr, o) == -1)
-				goto nomem;
-		}
-		if ((text = json_dumps(arr, JSON_INDENT(2))) == NULL)
-			goto nomem;
-		printf("%s\n", text);
-		rc = CTL_OK;
-		goto out;
-	}
-	for (col = 0; col < 6; col++)
-		width[col] = strlen(head[col]);
-	for (row = 0; row < PQntuples(res); row++)
-		for (col = 0; col < 6; col++) {
-			v = col == 5 ? scope_cell(res, row) :
-			    PQgetvalue(res, row, col);
-			w = ctl_cell_width(col == 3 ? kind_cli(v) : v);
-			if (w > width[col])
-				width[col] = w;
-		}
-	for (col = 0; col < 6; col++)
-		ctl_print_cell(head[col], width[col], col == 5);
-	for (row = 0; row < PQntuples(res); row++)
-		for (col = 0; col < 6; col++) {
-			v = col == 5 ? scope_cell(res, row) :
-			    PQgetvalue(res, row, col);
-			ctl_print_cell(col == 3 ? kind_cli(v) : v, width[col],
-			    col == 5);
-		}
-	rc = CTL_OK;
-	goto out;
-nomem:
-	ctl_warn("credential list: cannot build the JSON output");
-out:
-	free(text);
-	json_decref(arr);
+	rc = ctl_list_print(&list, res, PQntuples(res), json);
 	PQclear(res);
-	if (conn != NULL)
-		PQfinish(conn);
 	return rc;
+}
+
+/* A NAME or ID operand; NULL after the usage error. */
+static const char *
+name_or_id(const char *cmd, const char *arg, int *rc)
+{
+	if (*arg == '\0' || strlen(arg) > 4 * CRED_NAME_MAX) {
+		*rc = ctl_usage_err("%s: give one NAME or ID", cmd);
+		return NULL;
+	}
+	return arg;
 }
 
 /* credential scope NAME|ID LIST: where an existing credential may be used. */
 static int
 cred_scope(struct ctl *ctl, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	PGconn		*conn = NULL;
-	PGresult	*res = NULL;
-	const char	*arg, *params[2];
-	char		 err[1024], *scope = NULL;
-	int		 ch, byid, rc = CTL_ERR;
+	PGresult	*res;
+	char		**arg, *scope;
+	const char	*params[2];
+	int		 rc = CTL_ERR;
 
-	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
-		switch (ch) {
-		case 'h':
-			ctl_usage(stdout);
-			return CTL_OK;
-		default:
-			return ctl_bad_option("credential scope", ch, argc,
-			    argv);
-		}
-	if (argc - optind != 2)
-		return ctl_usage_err("credential scope: give one NAME or ID "
-		    "and one LIST");
-	arg = argv[optind];
-	if (*arg == '\0' || strlen(arg) > 4 * CRED_NAME_MAX)
-		return ctl_usage_err("credential scope: give one NAME or ID");
-	if ((scope = scope_arg("credential scope", argv[optind + 1])) == NULL)
+	if ((arg = ctl_operands("credential scope", argc, argv, 2,
+	    "one NAME or ID and one LIST", NULL, &rc)) == NULL ||
+	    (params[0] = name_or_id("credential scope", arg[0], &rc)) == NULL)
+		return rc;
+	if ((scope = scope_arg("credential scope", arg[1])) == NULL)
 		return CTL_USAGE;
-	if ((conn = ctl_db_connect(ctl)) == NULL)
-		goto out;
-	params[0] = arg;
 	params[1] = scope;
-	/* A name may look like a uuid: the id wins, then the name. */
-	for (byid = hs_is_uuid(arg); byid >= 0; byid--) {
-		PQclear(res);
-		res = PQexecParams(conn, byid ? sql_cred_scope_id :
-		    sql_cred_scope_name, 2, NULL, params, NULL, NULL, 0);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			ctl_warn("credential scope: %s",
-			    ctl_db_error(conn, res, err, sizeof(err)));
-			goto out;
-		}
-		if (PQntuples(res) > 0)
-			break;
+	if ((res = ctl_db_query(ctl, "credential scope", sql_cred_scope, 2,
+	    params, NULL)) == NULL)
+		rc = CTL_ERR;
+	else if (PQntuples(res) == 0)
+		rc = ctl_err("no such credential: %s", arg[0]);
+	else {
+		printf("credential %s (%s) may be used on: %s\n",
+		    PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0), scope);
+		rc = CTL_OK;
 	}
-	if (PQntuples(res) == 0) {
-		ctl_warn("no such credential: %s", arg);
-		goto out;
-	}
-	printf("credential %s (%s) may be used on: %s\n",
-	    PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0), scope);
-	rc = CTL_OK;
-out:
-	free(scope);
 	PQclear(res);
-	if (conn != NULL)
-		PQfinish(conn);
+	free(scope);
 	return rc;
 }
 
 static int
 cred_rm(struct ctl *ctl, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	PGconn		*conn = NULL;
-	PGresult	*res = NULL;
-	const char	*arg, *params[1];
-	char		 err[1024];
-	int		 ch, byid, rc = CTL_ERR;
+	PGresult	*res;
+	char		**arg;
+	const char	*params[1];
+	int		 rc = CTL_ERR;
 
-	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
-		switch (ch) {
-		case 'h':
-			ctl_usage(stdout);
-			return CTL_OK;
-		default:
-			return ctl_bad_option("credential rm", ch, argc, argv);
-		}
-	if (argc - optind != 1)
-		return ctl_usage_err("credential rm: give one NAME or ID");
-	arg = argv[optind];
-	if (*arg == '\0' || strlen(arg) > 4 * CRED_NAME_MAX)
-		return ctl_usage_err("credential rm: give one NAME or ID");
-	if ((conn = ctl_db_connect(ctl)) == NULL)
-		goto out;
-	params[0] = arg;
-	/* A name may look like a uuid: the id wins, then the name. */
-	for (byid = hs_is_uuid(arg); byid >= 0; byid--) {
-		PQclear(res);
-		res = PQexecParams(conn, byid ? sql_cred_rm_id :
-		    sql_cred_rm_name, 1, NULL, params, NULL, NULL, 0);
-		if (ctl_db_state(res, "23503")) {
-			ctl_warn("credential %s is used by queued or past "
-			    "scans", arg);
-			goto out;
-		}
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			ctl_warn("credential rm: %s",
-			    ctl_db_error(conn, res, err, sizeof(err)));
-			goto out;
-		}
-		if (PQntuples(res) > 0)
-			break;
+	if ((arg = ctl_operands("credential rm", argc, argv, 1,
+	    "one NAME or ID", NULL, &rc)) == NULL ||
+	    (params[0] = name_or_id("credential rm", arg[0], &rc)) == NULL)
+		return rc;
+	if ((res = ctl_db_query(ctl, "credential rm", sql_cred_rm, 1, params,
+	    "23503")) == NULL)
+		rc = CTL_ERR;
+	else if (ctl_db_state(res, "23503"))
+		rc = ctl_err("credential %s is used by queued or past scans",
+		    arg[0]);
+	else if (PQntuples(res) == 0)
+		rc = ctl_err("no such credential: %s", arg[0]);
+	else {
+		printf("removed credential %s (%s)\n", PQgetvalue(res, 0, 1),
+		    PQgetvalue(res, 0, 0));
+		rc = CTL_OK;
 	}
-	if (PQntuples(res) == 0) {
-		ctl_warn("no such credential: %s", arg);
-		goto out;
-	}
-	printf("removed credential %s (%s)\n", PQgetvalue(res, 0, 1),
-	    PQgetvalue(res, 0, 0));
-	rc = CTL_OK;
-out:
 	PQclear(res);
-	if (conn != NULL)
-		PQfinish(conn);
 	return rc;
 }
 

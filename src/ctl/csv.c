@@ -9,9 +9,6 @@
 #include "common.h"
 #include "ctl.h"
 
-#define STR_(x)		#x
-#define STR(x)		STR_(x)
-
 static const char *const csv_errors[] = {
 	[CSV_OK] = "no error",
 	[CSV_END] = "end of file",
@@ -20,11 +17,11 @@ static const char *const csv_errors[] = {
 	[CSV_ERR_QUOTE_AFTER] = "text after the closing quote of a field",
 	[CSV_ERR_UNTERMINATED] = "a quoted field is never closed",
 	[CSV_ERR_FIELD_LONG] = "a field is longer than "
-	    STR(HS_CSV_MAX_FIELD_BYTES) " bytes",
+	    HS_STR(HS_CSV_MAX_FIELD_BYTES) " bytes",
 	[CSV_ERR_RECORD_LONG] = "the row is longer than "
-	    STR(HS_CSV_MAX_RECORD_BYTES) " bytes",
+	    HS_STR(HS_CSV_MAX_RECORD_BYTES) " bytes",
 	[CSV_ERR_COLUMNS] = "the row has more than "
-	    STR(HS_CSV_MAX_COLUMNS) " fields",
+	    HS_STR(HS_CSV_MAX_COLUMNS) " fields",
 	[CSV_ERR_UTF8] = "the row is not valid UTF-8 (save the file as "
 	    "\"CSV UTF-8\")",
 	[CSV_ERR_NUL] = "the row contains a NUL byte (is the file UTF-16? save "
@@ -62,49 +59,6 @@ csv_free(struct csv *c)
 	c->buf = NULL;
 	c->field = NULL;
 	c->nfield = 0;
-}
-
-/*
- * Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
- * Control characters are the validation table's business, not the file
- * format's.
- */
-static int
-utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t		 i = 0, k, j;
-	unsigned long	 cp;
-
-	while (i < n) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((s[i] & 0xe0) == 0xc0) {
-			k = 2;
-			cp = s[i] & 0x1f;
-		} else if ((s[i] & 0xf0) == 0xe0) {
-			k = 3;
-			cp = s[i] & 0x0f;
-		} else if ((s[i] & 0xf8) == 0xf0) {
-			k = 4;
-			cp = s[i] & 0x07;
-		} else
-			return 0;
-		if (n - i < k)
-			return 0;
-		for (j = 1; j < k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + j] & 0x3f);
-		}
-		if ((k == 2 && cp < 0x80) || (k == 3 && cp < 0x800) ||
-		    (k == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += k;
-	}
-	return 1;
 }
 
 static int
@@ -240,8 +194,8 @@ csv_next(struct csv *c)
 			e = unquoted(c, fstart);
 		if (e != CSV_OK)
 			return e;
-		if (!utf8_valid((const unsigned char *)c->buf + fstart,
-		    c->len - fstart))
+		/* Controls are the validation table's business, not the file's. */
+		if (!hs_utf8_valid(c->buf + fstart, c->len - fstart))
 			return CSV_ERR_UTF8;
 		if (c->len >= c->max_record)
 			return CSV_ERR_RECORD_LONG;

@@ -6,8 +6,11 @@
 
 #include <libpq-fe.h>
 
-/* Exit statuses: a runtime failure is 1, a wrong command line 2. */
-enum { CTL_OK = 0, CTL_ERR = 1, CTL_USAGE = 2 };
+/*
+ * Exit statuses: a runtime failure is 1, a wrong command line 2; job
+ * watch of a job that does not exist is 3.
+ */
+enum { CTL_OK = 0, CTL_ERR = 1, CTL_USAGE = 2, CTL_NO_JOB = 3 };
 
 struct ctl {
 	struct hs_config	 cfg;
@@ -43,14 +46,22 @@ void	 ctl_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 int	 ctl_err(const char *, ...) __attribute__((format(printf, 1, 2)));
 /* The message and the usage on stderr, then CTL_USAGE. */
 int	 ctl_usage_err(const char *, ...) __attribute__((format(printf, 1, 2)));
-/* After getopt_long returned ch ('?' or ':'). */
-int	 ctl_bad_option(const char *cmd, int ch, int argc, char **argv);
-
 /*
- * The number of characters of s when it is valid UTF-8 free of control
- * characters, else -1.
+ * The default: of every option switch, after getopt_long (opterr = 0, an
+ * option string starting with ':') returned ch: 'h' shows the usage
+ * (CTL_OK); '?' and ':' are usage errors.
  */
-long	 ctl_text_len(const char *s);
+int	 ctl_option_default(const char *cmd, int ch, int argc, char **argv);
+/*
+ * The operands of a command whose only options are --help and, when json
+ * is not NULL, --json (which sets *json): argv from the first operand, or
+ * NULL with the exit status in *rc.  Exactly n operands, else a usage
+ * error: "CMD: give WHAT", or for n == 0 the first unexpected one named.
+ */
+char	**ctl_operands(const char *cmd, int argc, char **argv, int n,
+	    const char *what, int *json, int *rc);
+/* The configuration file's name for messages. */
+const char *ctl_cfg_name(const struct ctl *);
 
 /*
  * Connects with admin_database (empty: libpq defaults and the PG*
@@ -62,10 +73,47 @@ const char *ctl_db_error(PGconn *, const PGresult *, char *, size_t);
 /* 1 when res failed with this SQLSTATE. */
 int	 ctl_db_state(const PGresult *, const char *sqlstate);
 /*
- * Prints the rows of res as a table under head (ncol columns), padded by
- * characters, "-" for an empty cell.
+ * Runs sql with text parameters (NULL is SQL NULL) on a connection of its
+ * own.  Returns the result of a statement that returned rows
+ * (PGRES_TUPLES_OK, perhaps none), else NULL after "CMD: MESSAGE" -- but a
+ * failure with SQLSTATE quiet (NULL: none) is returned as it is, for the
+ * caller to say what it means.
  */
-void	 ctl_table(const char *const *head, int ncol, const PGresult *res);
+PGresult *ctl_db_query(const struct ctl *, const char *cmd, const char *sql,
+	    int n, const char *const *values, const char *quiet);
+/* A bytea parameter in PostgreSQL's hex text form ("\x0a1b..."); malloc'd. */
+char	*ctl_bytea(const unsigned char *, size_t);
+
+/* list.c: the output of the list commands, described by their columns. */
+enum ctl_col_type {
+	CTL_COL_TEXT,
+	CTL_COL_INT,			/* a JSON number */
+	CTL_COL_BOOL			/* t/f: yes/no in the table */
+};
+struct ctl_col {
+	const char		*head;	/* table header; NULL: JSON only */
+	const char		*key;	/* JSON member; NULL: table only */
+	int			 field;	/* column of the result */
+	enum ctl_col_type	 type;
+	const char		*null;	/* the table's NULL; NULL: "-" */
+};
+struct ctl_list {
+	const char		*cmd;	/* "user list": names its errors */
+	const struct ctl_col	*cols;
+	size_t			 ncols;
+	int			 oldest_first;	/* rows last to first */
+};
+/*
+ * The first n rows of res as a table (padded by characters, "-" for an
+ * empty cell, controls and malformed UTF-8 as '?'), or with json as an
+ * array of objects (null for SQL NULL).  CTL_OK, or CTL_ERR after saying
+ * why.
+ */
+int	 ctl_list_print(const struct ctl_list *, const PGresult *res, int n,
+	    int json);
+/* Runs sql (ctl_db_query) and prints all its rows: an exit status. */
+int	 ctl_list_query(const struct ctl *, const struct ctl_list *,
+	    const char *sql, int n, const char *const *values, int json);
 
 /* importcsv.c */
 int	 ctl_import_csv(struct ctl *, int, char **);
@@ -77,14 +125,12 @@ int	 ctl_import_csv(struct ctl *, int, char **);
 int	 ctl_token_mint(const struct ctl *, const char *sub, const char *name,
 	    const char *const *roles, size_t nroles, long long ttl,
 	    char **token, char jti[HS_UUID_LEN + 1], int64_t *exp);
-
 /*
- * credential.c: a table cell's display width in characters (control
- * bytes print as '?'), and the cell itself padded to width, or ending
- * the line when last.
+ * keys.c: a new key first in the key file the config key names
+ * (master_key, totp_key), its id printed; an exit status.
  */
-size_t	 ctl_cell_width(const char *);
-void	 ctl_print_cell(const char *, size_t width, int last);
+int	 ctl_keyfile_new(const struct ctl *, const char *cmd,
+	    const char *key, const char *path);
 
 /* watch.c: job watch for one job id (lower-case uuid); an exit status. */
 int	 ctl_watch(struct ctl *, const char *job, long long interval);

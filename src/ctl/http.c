@@ -77,8 +77,7 @@ on_header(char *p, size_t size, size_t n, void *arg)
 static int
 base_url(const struct ctl *ctl, const char *path, char *url, size_t size)
 {
-	const char	*base = ctl->cfg.api_url != NULL ? ctl->cfg.api_url :
-	    HS_DEFAULT_API_URL;
+	const char	*base = ctl->cfg.api_url;	/* its row's default */
 	size_t		 len = strlen(base);
 
 	if (strncmp(base, "http://", 7) != 0 &&

@@ -153,7 +153,7 @@ header(struct import *im, struct csv *c)
 		}
 		if (found)
 			continue;
-		if (*name != '\0' && ctl_text_len(name) > 0 &&
+		if (*name != '\0' && hs_utf8_text_len(name) > 0 &&
 		    strlen(name) <= 64)
 			ctl_warn("%s: column %zu \"%s\" is not one of "
 			    "hostscan's; ignored", im->file, i + 1, name);
@@ -280,7 +280,7 @@ get_token(const struct ctl *ctl, char **token)
 	}
 	/* createdBy of the job: who ran the command. */
 	if ((pw = getpwuid(geteuid())) != NULL && pw->pw_name[0] != '\0' &&
-	    ctl_text_len(pw->pw_name) > 0 && strlen(pw->pw_name) < sizeof(sub))
+	    hs_utf8_text_len(pw->pw_name) > 0 && strlen(pw->pw_name) < sizeof(sub))
 		hs_strlcpy(sub, pw->pw_name, sizeof(sub));
 	else
 		snprintf(sub, sizeof(sub), "uid %lu", (unsigned long)geteuid());
@@ -567,16 +567,13 @@ ctl_import_csv(struct ctl *ctl, int argc, char **argv)
 		case 'w':
 			watch = 1;
 			break;
-		case 'h':
-			ctl_usage(stdout);
-			return CTL_OK;
 		default:
-			return ctl_bad_option("import-csv", ch, argc, argv);
+			return ctl_option_default("import-csv", ch, argc, argv);
 		}
 	if (optind + 1 != argc)
 		return ctl_usage_err("import-csv: give one FILE");
-	if (im.credential != NULL && (ctl_text_len(im.credential) < 1 ||
-	    ctl_text_len(im.credential) > HS_MAX_FIELD_LEN))
+	if (im.credential != NULL && (hs_utf8_text_len(im.credential) < 1 ||
+	    hs_utf8_text_len(im.credential) > HS_MAX_FIELD_LEN))
 		return ctl_usage_err("import-csv: --credential: 1 to %d "
 		    "characters of text", HS_MAX_FIELD_LEN);
 	if (dry && watch)
@@ -584,7 +581,7 @@ ctl_import_csv(struct ctl *ctl, int argc, char **argv)
 		    "--watch");
 	im.file = argv[optind];
 	im.source = base_name(im.file);
-	if ((srclen = ctl_text_len(im.source)) < 1 ||
+	if ((srclen = hs_utf8_text_len(im.source)) < 1 ||
 	    srclen > HS_MAX_SOURCE_LEN)
 		return ctl_err("%s: the file's name becomes each host's "
 		    "source: it must be 1 to %d characters of text", im.file,

@@ -39,12 +39,6 @@ struct signing_key {
 	char		file[KEYFILE_MAX + 1];
 };
 
-static const char *
-cfg_name(const struct ctl *ctl)
-{
-	return ctl->cfg.path != NULL ? ctl->cfg.path : "the configuration";
-}
-
 /* A 0600 temporary file beside path holding data; its name in tmp. */
 static int
 write_private_tmp(const char *path, const char *data, size_t len, char *tmp,
@@ -146,32 +140,33 @@ ctl_keygen(struct ctl *ctl, int argc, char **argv)
 	char			 tmp[HS_MAX_PATH_LEN + 16];
 	const char		*path = ctl->cfg.signing_key;
 	struct stat		 st;
-	int			 ch, force = 0, made = 0, rc = CTL_ERR;
+	int			 ch, force = 0, made = 0, old = 0, rc = CTL_ERR;
 
 	while ((ch = getopt_long(argc, argv, ":fh", opts, NULL)) != -1)
 		switch (ch) {
 		case 'f':
 			force = 1;
 			break;
-		case 'h':
-			ctl_usage(stdout);
-			return CTL_OK;
 		default:
-			return ctl_bad_option("keygen", ch, argc, argv);
+			return ctl_option_default("keygen", ch, argc, argv);
 		}
 	if (optind != argc)
 		return ctl_usage_err("keygen: unexpected argument \"%s\"",
 		    argv[optind]);
 	if (path == NULL)
 		return ctl_err("keygen: signing_key is not set in %s",
-		    cfg_name(ctl));
+		    ctl_cfg_name(ctl));
 	if (ctl->cfg.keyring == NULL)
 		return ctl_err("keygen: keyring is not set in %s",
-		    cfg_name(ctl));
+		    ctl_cfg_name(ctl));
 	if (strlen(path) > HS_MAX_PATH_LEN)
 		return ctl_err("keygen: signing_key: path too long");
-	if (!force && lstat(path, &st) == 0)
-		return ctl_err("%s exists; keygen --force replaces it", path);
+	if (lstat(path, &st) == 0) {
+		if (!force)
+			return ctl_err("%s exists; keygen --force replaces it",
+			    path);
+		old = S_ISREG(st.st_mode);
+	}
 
 	if ((k = sodium_malloc(sizeof(*k))) == NULL) {
 		ctl_warn("out of memory");
@@ -189,6 +184,12 @@ ctl_keygen(struct ctl *ctl, int argc, char **argv)
 	    sizeof(tmp)) == -1)
 		goto out;
 	made = 1;
+	/* Whoever read the old key (the responder's user) reads the new. */
+	if (old && (st.st_uid != geteuid() || st.st_gid != getegid()) &&
+	    chown(tmp, st.st_uid, st.st_gid) == -1 && errno != EPERM) {
+		ctl_warn("%s: %s", tmp, strerror(errno));
+		goto out;
+	}
 	if (keyring_append(ctl->cfg.keyring, pub) == -1)
 		goto out;
 	if (force) {
@@ -329,12 +330,8 @@ token_issue(struct ctl *ctl, int argc, char **argv)
 		case 't':
 			ttlarg = optarg;
 			break;
-		case 'h':
-			ctl_usage(stdout);
-			rc = CTL_OK;
-			goto out;
 		default:
-			rc = ctl_bad_option("token issue", ch, argc, argv);
+			rc = ctl_option_default("token issue", ch, argc, argv);
 			goto out;
 		}
 	if (optind != argc) {
@@ -349,12 +346,12 @@ token_issue(struct ctl *ctl, int argc, char **argv)
 	}
 	if ((rc = parse_roles(rolelist, roles, &nroles)) != CTL_OK)
 		goto out;
-	if (ctl_text_len(sub) < 1 || strlen(sub) > HS_MAX_CLAIM_LEN) {
+	if (hs_utf8_text_len(sub) < 1 || strlen(sub) > HS_MAX_CLAIM_LEN) {
 		rc = ctl_usage_err("--sub: 1 to %d bytes of UTF-8 text without "
 		    "control characters", HS_MAX_CLAIM_LEN);
 		goto out;
 	}
-	if (name != NULL && (ctl_text_len(name) < 0 ||
+	if (name != NULL && (hs_utf8_text_len(name) < 0 ||
 	    strlen(name) > HS_MAX_CLAIM_LEN)) {
 		rc = ctl_usage_err("--name: at most %d bytes of UTF-8 text "
 		    "without control characters", HS_MAX_CLAIM_LEN);
@@ -371,7 +368,7 @@ token_issue(struct ctl *ctl, int argc, char **argv)
 	} else if ((ttl = c->token_default_ttl) > c->token_max_ttl) {
 		rc = ctl_err("token_default_ttl %ld exceeds token_max_ttl %ld "
 		    "in %s", c->token_default_ttl, c->token_max_ttl,
-		    cfg_name(ctl));
+		    ctl_cfg_name(ctl));
 		goto out;
 	}
 	if ((rc = ctl_token_mint(ctl, sub, name, roles, nroles, ttl, &token,
@@ -403,7 +400,7 @@ ctl_token_mint(const struct ctl *ctl, const char *sub, const char *name,
 	*token = NULL;
 	if (c->signing_key == NULL) {
 		ctl_warn("token issue: signing_key is not set in %s",
-		    cfg_name(ctl));
+		    ctl_cfg_name(ctl));
 		goto out;
 	}
 	if ((k = sodium_malloc(sizeof(*k))) == NULL) {
@@ -432,53 +429,28 @@ out:
 static int
 token_revoke(struct ctl *ctl, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	PGconn		*conn = NULL;
-	PGresult	*res = NULL;
-	const char	*jti, *params[1];
-	char		 err[512];
-	int		 ch, rc = CTL_ERR;
+	PGresult	*res;
+	char		**jti;
+	int		 rc;
 
-	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
-		switch (ch) {
-		case 'h':
-			ctl_usage(stdout);
-			return CTL_OK;
-		default:
-			return ctl_bad_option("token revoke", ch, argc, argv);
-		}
-	if (argc - optind != 1)
-		return ctl_usage_err("token revoke: give exactly one JTI");
-	jti = argv[optind];
-	if (ctl_text_len(jti) < 1 || strlen(jti) > HS_MAX_CLAIM_LEN)
+	if ((jti = ctl_operands("token revoke", argc, argv, 1,
+	    "exactly one JTI", NULL, &rc)) == NULL)
+		return rc;
+	if (hs_utf8_text_len(*jti) < 1 || strlen(*jti) > HS_MAX_CLAIM_LEN)
 		return ctl_usage_err("token revoke: a jti is 1 to %d bytes of "
 		    "text", HS_MAX_CLAIM_LEN);
-	if ((conn = ctl_db_connect(ctl)) == NULL)
-		goto out;
-	params[0] = jti;
-	res = PQexecParams(conn, sql_token_revoke, 1, NULL, params, NULL,
-	    NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		ctl_warn("token revoke: %s",
-		    ctl_db_error(conn, res, err, sizeof(err)));
-		goto out;
-	}
+	if ((res = ctl_db_query(ctl, "token revoke", sql_token_revoke, 1,
+	    (const char *const *)jti, NULL)) == NULL)
+		return CTL_ERR;
 	if (strcmp(PQgetvalue(res, 0, 0), "0") == 0)
-		printf("revoked %s (it already was)\n", jti);
+		printf("revoked %s (it already was)\n", *jti);
 	else if (!PQgetisnull(res, 0, 1))
-		printf("revoked %s and its session %s\n", jti,
+		printf("revoked %s and its session %s\n", *jti,
 		    PQgetvalue(res, 0, 1));
 	else
-		printf("revoked %s\n", jti);
-	rc = CTL_OK;
-out:
+		printf("revoked %s\n", *jti);
 	PQclear(res);
-	if (conn != NULL)
-		PQfinish(conn);
-	return rc;
+	return CTL_OK;
 }
 
 int
@@ -493,11 +465,27 @@ ctl_token(struct ctl *ctl, int argc, char **argv)
 }
 
 int
-ctl_masterkey(struct ctl *ctl, int argc, char **argv)
+ctl_keyfile_new(const struct ctl *ctl, const char *cmd, const char *key,
+    const char *path)
 {
 	struct hs_master_keys	 mk = { NULL, 0 };
 	char			 err[1024];
 
+	if (path == NULL)
+		return ctl_err("%s: %s is not set in %s", cmd, key,
+		    ctl_cfg_name(ctl));
+	if (hs_master_generate(path, err, sizeof(err)) == -1)
+		return ctl_err("%s: %s", cmd, err);
+	if (hs_master_load(path, &mk, err, sizeof(err)) == -1)
+		return ctl_err("%s: written, but: %s", cmd, err);
+	printf("%s\n", mk.k[0].id);
+	hs_master_free(&mk);
+	return CTL_OK;
+}
+
+int
+ctl_masterkey(struct ctl *ctl, int argc, char **argv)
+{
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0)) {
 		ctl_usage(stdout);
@@ -506,14 +494,6 @@ ctl_masterkey(struct ctl *ctl, int argc, char **argv)
 	if (argc != 2 || strcmp(argv[1], "new") != 0)
 		return ctl_usage_err("masterkey: the only subcommand is "
 		    "\"new\"");
-	if (ctl->cfg.master_key == NULL)
-		return ctl_err("masterkey new: master_key is not set in %s",
-		    cfg_name(ctl));
-	if (hs_master_generate(ctl->cfg.master_key, err, sizeof(err)) == -1)
-		return ctl_err("masterkey new: %s", err);
-	if (hs_master_load(ctl->cfg.master_key, &mk, err, sizeof(err)) == -1)
-		return ctl_err("masterkey new: written, but: %s", err);
-	printf("%s\n", mk.k[0].id);
-	hs_master_free(&mk);
-	return CTL_OK;
+	return ctl_keyfile_new(ctl, "masterkey new", "master_key",
+	    ctl->cfg.master_key);
 }

@@ -1,3 +1,4 @@
+/* hostscanctl: the command table, usage, errors and the database helpers. */
 #include "config.h"
 
 #include <getopt.h>
@@ -126,10 +127,6 @@ ctl_usage_err(const char *fmt, ...)
 	return CTL_USAGE;
 }
 
-/*
- * After getopt_long (opterr = 0, option string starting with ':') returned
- * ch, which is '?' or ':'.
- */
 int
 ctl_subcommand(struct ctl *ctl, const char *group, const struct ctl_sub *subs,
     size_t n, int argc, char **argv)
@@ -158,12 +155,16 @@ ctl_subcommand(struct ctl *ctl, const char *group, const struct ctl_sub *subs,
 }
 
 int
-ctl_bad_option(const char *cmd, int ch, int argc, char **argv)
+ctl_option_default(const char *cmd, int ch, int argc, char **argv)
 {
 	const char	*arg = optind > 0 && optind <= argc ?
 	    argv[optind - 1] : NULL;
 	const char	*sep = cmd != NULL ? ": " : "";
 
+	if (ch == 'h') {
+		ctl_usage(stdout);
+		return CTL_OK;
+	}
 	if (arg == NULL || arg[0] != '-' || (arg[1] != '-' && optopt != 0 &&
 	    strchr(arg, optopt) == NULL))
 		arg = "";
@@ -178,90 +179,40 @@ ctl_bad_option(const char *cmd, int ch, int argc, char **argv)
 	return ctl_usage_err("%s%sunknown option %s", cmd, sep, arg);
 }
 
-/*
- * Names and subjects end up in tables, JSON and log lines: strict UTF-8
- * (no overlong forms, no surrogates) and no C0/C1 controls.
- */
-long
-ctl_text_len(const char *s)
+char **
+ctl_operands(const char *cmd, int argc, char **argv, int n, const char *what,
+    int *json, int *rc)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	unsigned long		 c;
-	size_t			 k, i;
-	long			 n = 0;
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int	 ch;
 
-	while (*p != '\0') {
-		if (*p < 0x80) {
-			c = *p;
-			k = 1;
-		} else if ((*p & 0xe0) == 0xc0) {
-			c = *p & 0x1f;
-			k = 2;
-		} else if ((*p & 0xf0) == 0xe0) {
-			c = *p & 0x0f;
-			k = 3;
-		} else if ((*p & 0xf8) == 0xf0) {
-			c = *p & 0x07;
-			k = 4;
-		} else
-			return -1;
-		for (i = 1; i < k; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return -1;
-			c = c << 6 | (p[i] & 0x3f);
+	while ((ch = getopt_long(argc, argv, json != NULL ? ":jh" : ":h",
+	    json != NULL ? opts : opts + 1, NULL)) != -1) {
+		if (ch == 'j') {
+			*json = 1;
+			continue;
 		}
-		if ((k == 2 && c < 0x80) || (k == 3 && c < 0x800) ||
-		    (k == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-		    (c >= 0xd800 && c <= 0xdfff))
-			return -1;
-		if (c < 0x20 || (c >= 0x7f && c < 0xa0))
-			return -1;
-		p += k;
-		n++;
+		*rc = ctl_option_default(cmd, ch, argc, argv);
+		return NULL;
 	}
-	return n;
+	if (argc - optind == n)
+		return argv + optind;
+	if (n == 0)
+		*rc = ctl_usage_err("%s: unexpected argument \"%s\"", cmd,
+		    argv[optind]);
+	else
+		*rc = ctl_usage_err("%s: give %s", cmd, what);
+	return NULL;
 }
 
-/* Characters of a table cell ("-" when empty). */
-static size_t
-cell_width(const char *s)
+const char *
+ctl_cfg_name(const struct ctl *ctl)
 {
-	long	 n = ctl_text_len(s);
-
-	return *s == '\0' ? 1 : n >= 0 ? (size_t)n : strlen(s);
-}
-
-void
-ctl_table(const char *const *head, int ncol, const PGresult *res)
-{
-	size_t		*width, w;
-	const char	*v;
-	int		 row, col;
-
-	width = hs_xmalloc((size_t)ncol * sizeof(*width));
-	for (col = 0; col < ncol; col++)
-		width[col] = strlen(head[col]);
-	for (row = 0; row < PQntuples(res); row++)
-		for (col = 0; col < ncol; col++)
-			if ((w = cell_width(PQgetvalue(res, row, col))) >
-			    width[col])
-				width[col] = w;
-	for (col = 0; col < ncol; col++)
-		printf("%-*s%s", col == ncol - 1 ? 0 : (int)width[col] + 2,
-		    head[col], col == ncol - 1 ? "\n" : "");
-	for (row = 0; row < PQntuples(res); row++)
-		for (col = 0; col < ncol; col++) {
-			v = PQgetvalue(res, row, col);
-			/* Pads by characters: names may be non-ASCII. */
-			printf("%s", *v ? v : "-");
-			if (col == ncol - 1)
-				putchar('\n');
-			else
-				for (w = cell_width(v); w < width[col] + 2;
-				    w++)
-					putchar(' ');
-		}
-	free(width);
+	return ctl->cfg.path != NULL ? ctl->cfg.path : "the configuration";
 }
 
 /*
@@ -338,6 +289,38 @@ ctl_db_error(PGconn *conn, const PGresult *res, char *buf, size_t size)
 	return buf;
 }
 
+PGresult *
+ctl_db_query(const struct ctl *ctl, const char *cmd, const char *sql, int n,
+    const char *const *values, const char *quiet)
+{
+	PGconn		*conn;
+	PGresult	*res;
+	char		 err[1024];
+
+	if ((conn = ctl_db_connect(ctl)) == NULL)
+		return NULL;
+	res = PQexecParams(conn, sql, n, NULL, values, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK &&
+	    (quiet == NULL || !ctl_db_state(res, quiet))) {
+		ctl_warn("%s: %s", cmd, ctl_db_error(conn, res, err,
+		    sizeof(err)));
+		PQclear(res);
+		res = NULL;
+	}
+	PQfinish(conn);
+	return res;
+}
+
+char *
+ctl_bytea(const unsigned char *bin, size_t len)
+{
+	char	*hex = hs_xmalloc(2 + 2 * len + 1);
+
+	memcpy(hex, "\\x", 2);
+	sodium_bin2hex(hex + 2, 2 * len + 1, bin, len);
+	return hex;
+}
+
 int
 ctl_db_state(const PGresult *res, const char *sqlstate)
 {
@@ -373,14 +356,11 @@ main(int argc, char *argv[])
 		case 'c':
 			cfgarg = optarg;
 			break;
-		case 'h':
-			ctl_usage(stdout);
-			return CTL_OK;
 		case 'V':
 			puts("hostscanctl " PACKAGE_VERSION);
 			return CTL_OK;
 		default:
-			return ctl_bad_option(NULL, ch, argc, argv);
+			return ctl_option_default(NULL, ch, argc, argv);
 		}
 	}
 	argc -= optind;

@@ -152,18 +152,24 @@ error_line(const char *text, const PGresult *res)
 {
 	const char	*pos = PQresultErrorField(res,
 	    PG_DIAG_STATEMENT_POSITION);
-	const char	*errstr, *p;
-	long long	 want, chars = 0;
-	long		 line = 1;
+	const unsigned char	*p = (const unsigned char *)text;
+	const char		*errstr;
+	long long		 want, chars = 0;
+	long			 line = 1;
+	uint32_t		 c;
+	size_t			 k;
 
 	if (pos == NULL || hs_strtonum(pos, 1, MIGRATE_MAX_BYTES, &want,
 	    &errstr) == -1)
 		return 0;
-	for (p = text; *p != '\0'; p++) {
-		if (((unsigned char)*p & 0xc0) != 0x80 && ++chars == want)
+	/* PostgreSQL counts the position in characters. */
+	for (; *p != '\0'; p += k) {
+		if (++chars == want)
 			return line;
 		if (*p == '\n')
 			line++;
+		if ((k = hs_utf8_decode(p, SIZE_MAX, &c)) == 0)
+			k = 1;
 	}
 	return 0;
 }
@@ -274,11 +280,8 @@ ctl_migrate(struct ctl *ctl, int argc, char **argv)
 		case 'd':
 			dir = optarg;
 			break;
-		case 'h':
-			ctl_usage(stdout);
-			return CTL_OK;
 		default:
-			return ctl_bad_option("migrate", ch, argc, argv);
+			return ctl_option_default("migrate", ch, argc, argv);
 		}
 	if (optind != argc)
 		return ctl_usage_err("migrate: unexpected argument \"%s\"",

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <libpq-fe.h>
 
 #include "common.h"
@@ -25,8 +24,8 @@ static const char sql_session_list[] =
     "  THEN 'ended' ELSE 'active' END,"
     " " TS("s.started_at") ","
     " " TS("s.started_at + make_interval(secs => $2::bigint)") ","
-    " count(t.jti)::text, COALESCE(" TS("max(t.issued_at)") ", ''),"
-    " COALESCE(" TS("s.revoked_at") ", '') "
+    " count(t.jti), " TS("max(t.issued_at)") ","
+    " " TS("s.revoked_at") " "
     "FROM signin_session s LEFT JOIN session_token t ON t.sid = s.sid "
     "WHERE $1::text IS NULL OR s.login = $1 "
     "GROUP BY s.sid ORDER BY s.started_at DESC, s.sid";
@@ -48,7 +47,7 @@ static const char sql_session_revoke_user[] =
 static int
 check_text(const char *cmd, const char *what, const char *s, size_t max)
 {
-	if (ctl_text_len(s) < 1 || strlen(s) > max)
+	if (hs_utf8_text_len(s) < 1 || strlen(s) > max)
 		return ctl_usage_err("%s: %s is 1 to %zu bytes of text", cmd,
 		    what, max);
 	return CTL_OK;
@@ -63,17 +62,21 @@ session_list(struct ctl *ctl, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char *const head[] = {
-		"SID", "USER", "STATE", "STARTED", "ENDS", "TOKENS",
-		"LAST_TOKEN", "REVOKED"
+	static const struct ctl_col cols[] = {
+		{ "SID", "sid", 0, CTL_COL_TEXT, NULL },
+		{ "USER", "user", 1, CTL_COL_TEXT, NULL },
+		{ "STATE", "state", 2, CTL_COL_TEXT, NULL },
+		{ "STARTED", "startedAt", 3, CTL_COL_TEXT, NULL },
+		{ "ENDS", "endsAt", 4, CTL_COL_TEXT, NULL },
+		{ "TOKENS", "tokens", 5, CTL_COL_INT, NULL },
+		{ "LAST_TOKEN", "lastTokenAt", 6, CTL_COL_TEXT, NULL },
+		{ "REVOKED", "revokedAt", 7, CTL_COL_TEXT, NULL },
 	};
-	enum { NCOL = sizeof(head) / sizeof(head[0]) };
-	PGconn		*conn = NULL;
-	PGresult	*res = NULL;
-	json_t		*arr = NULL, *o;
-	const char	*user = NULL, *p[2], *last, *rev;
-	char		*text = NULL, err[1024], max[24];
-	int		 ch, json = 0, row, rc = CTL_ERR;
+	static const struct ctl_list list = { "session list", cols,
+	    sizeof(cols) / sizeof(cols[0]), 0 };
+	const char	*user = NULL, *p[2];
+	char		 max[24];
+	int		 ch, json = 0;
 
 	while ((ch = getopt_long(argc, argv, ":u:jh", opts, NULL)) != -1)
 		switch (ch) {
@@ -83,11 +86,8 @@ session_list(struct ctl *ctl, int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
-		case 'h':
-			ctl_usage(stdout);
-			return CTL_OK;
 		default:
-			return ctl_bad_option("session list", ch, argc, argv);
+			return ctl_option_default(list.cmd, ch, argc, argv);
 		}
 	if (optind != argc)
 		return ctl_usage_err("session list: unexpected argument "
@@ -95,54 +95,10 @@ session_list(struct ctl *ctl, int argc, char **argv)
 	if (user != NULL && check_text("session list", "--user", user,
 	    HS_MAX_LOGIN_BYTES) != CTL_OK)
 		return CTL_USAGE;
-	if ((conn = ctl_db_connect(ctl)) == NULL)
-		goto out;
 	snprintf(max, sizeof(max), "%ld", ctl->cfg.signin_session_max);
 	p[0] = user;
 	p[1] = max;
-	res = PQexecParams(conn, sql_session_list, 2, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != NCOL) {
-		ctl_warn("session list: %s", ctl_db_error(conn, res, err,
-		    sizeof(err)));
-		goto out;
-	}
-	if (!json) {
-		ctl_table(head, NCOL, res);
-		rc = CTL_OK;
-		goto out;
-	}
-	if ((arr = json_array()) == NULL)
-		goto nomem;
-	for (row = 0; row < PQntuples(res); row++) {
-		last = PQgetvalue(res, row, 6);
-		rev = PQgetvalue(res, row, 7);
-		o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o}",
-		    "sid", PQgetvalue(res, row, 0),
-		    "user", PQgetvalue(res, row, 1),
-		    "state", PQgetvalue(res, row, 2),
-		    "startedAt", PQgetvalue(res, row, 3),
-		    "endsAt", PQgetvalue(res, row, 4),
-		    "tokens", (json_int_t)strtoll(PQgetvalue(res, row, 5),
-		    NULL, 10),
-		    "lastTokenAt", *last ? json_string(last) : json_null(),
-		    "revokedAt", *rev ? json_string(rev) : json_null());
-		if (o == NULL || json_array_append_new(arr, o) == -1)
-			goto nomem;
-	}
-	if ((text = json_dumps(arr, JSON_INDENT(2))) == NULL)
-		goto nomem;
-	printf("%s\n", text);
-	rc = CTL_OK;
-	goto out;
-nomem:
-	ctl_warn("session list: cannot build the JSON output");
-out:
-	free(text);
-	json_decref(arr);
-	PQclear(res);
-	if (conn != NULL)
-		PQfinish(conn);
-	return rc;
+	return ctl_list_query(ctl, &list, sql_session_list, 2, p, json);
 }
 
 static int
@@ -153,10 +109,9 @@ session_revoke(struct ctl *ctl, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	PGconn		*conn = NULL;
 	PGresult	*res = NULL;
 	const char	*user = NULL, *sid = NULL, *p[2];
-	char		 err[1024], max[24];
+	char		 max[24];
 	int		 ch, row, rc = CTL_ERR;
 
 	while ((ch = getopt_long(argc, argv, ":u:h", opts, NULL)) != -1)
@@ -164,11 +119,8 @@ session_revoke(struct ctl *ctl, int argc, char **argv)
 		case 'u':
 			user = optarg;
 			break;
-		case 'h':
-			ctl_usage(stdout);
-			return CTL_OK;
 		default:
-			return ctl_bad_option("session revoke", ch, argc,
+			return ctl_option_default("session revoke", ch, argc,
 			    argv);
 		}
 	if (user == NULL && argc - optind == 1)
@@ -182,18 +134,11 @@ session_revoke(struct ctl *ctl, int argc, char **argv)
 	if (user != NULL && check_text("session revoke", "--user", user,
 	    HS_MAX_LOGIN_BYTES) != CTL_OK)
 		return CTL_USAGE;
-	if ((conn = ctl_db_connect(ctl)) == NULL)
-		goto out;
 	if (sid != NULL) {
 		p[0] = sid;
-		res = PQexecParams(conn, sql_session_revoke, 1, NULL, p, NULL,
-		    NULL, 0);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK ||
-		    PQntuples(res) != 1) {
-			ctl_warn("session revoke: %s", ctl_db_error(conn, res,
-			    err, sizeof(err)));
+		if ((res = ctl_db_query(ctl, "session revoke",
+		    sql_session_revoke, 1, p, NULL)) == NULL)
 			goto out;
-		}
 		if (strcmp(PQgetvalue(res, 0, 1), "0") == 0) {
 			ctl_warn("session revoke: no session %s", sid);
 			goto out;
@@ -209,13 +154,9 @@ session_revoke(struct ctl *ctl, int argc, char **argv)
 	snprintf(max, sizeof(max), "%ld", ctl->cfg.signin_session_max);
 	p[0] = user;
 	p[1] = max;
-	res = PQexecParams(conn, sql_session_revoke_user, 2, NULL, p, NULL,
-	    NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		ctl_warn("session revoke: %s", ctl_db_error(conn, res, err,
-		    sizeof(err)));
+	if ((res = ctl_db_query(ctl, "session revoke", sql_session_revoke_user,
+	    2, p, NULL)) == NULL)
 		goto out;
-	}
 	for (row = 0; row < PQntuples(res); row++)
 		printf("revoked session %s\n", PQgetvalue(res, row, 0));
 	printf("revoked %d session%s of %s\n", PQntuples(res),
@@ -223,8 +164,6 @@ session_revoke(struct ctl *ctl, int argc, char **argv)
 	rc = CTL_OK;
 out:
 	PQclear(res);
-	if (conn != NULL)
-		PQfinish(conn);
 	return rc;
 }
 

@@ -13,7 +13,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <libpq-fe.h>
 #include <qrencode.h>
 #include <sodium.h>
@@ -38,11 +37,10 @@ static const char sql_user_enable[] =
 static const char sql_user_unlock[] =
     "DELETE FROM signin_throttle WHERE login = $1 RETURNING failures";
 static const char sql_user_list[] =
-    "SELECT u.name, u.role, CASE WHEN u.enabled THEN 'yes' ELSE 'no' END,"
-    " CASE WHEN u.totp_secret IS NULL THEN 'no' ELSE 'yes' END,"
-    " COALESCE(t.failures, 0)::text,"
+    "SELECT u.name, u.role, u.enabled, u.totp_secret IS NOT NULL,"
+    " COALESCE(t.failures, 0),"
     " CASE WHEN t.locked_until > now() THEN to_char(t.locked_until"
-    "  AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') ELSE '' END,"
+    "  AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END,"
     " to_char(u.created_at AT TIME ZONE 'UTC',"
     "  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
     "FROM app_user u LEFT JOIN signin_throttle t ON t.login = u.name "
@@ -54,16 +52,10 @@ static const char sql_user_list[] =
 
 static const char *const roles[] = { "Admin", "User" };
 
-static const char *
-cfg_name(const struct ctl *ctl)
-{
-	return ctl->cfg.path != NULL ? ctl->cfg.path : "the configuration";
-}
-
 static int
 check_name(const char *cmd, const char *name)
 {
-	long	 n = ctl_text_len(name);
+	long	 n = hs_utf8_text_len(name);
 
 	if (n < 1 || n > HS_MAX_USER_NAME_CHARS)
 		return ctl_usage_err("%s: a user name is 1 to %d characters of "
@@ -76,29 +68,12 @@ check_name(const char *cmd, const char *name)
 static const char *
 one_name(const char *cmd, int argc, char **argv, int *rc)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int	 ch;
+	char	**arg;
 
-	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
-		switch (ch) {
-		case 'h':
-			ctl_usage(stdout);
-			*rc = CTL_OK;
-			return NULL;
-		default:
-			*rc = ctl_bad_option(cmd, ch, argc, argv);
-			return NULL;
-		}
-	if (argc - optind != 1) {
-		*rc = ctl_usage_err("%s: give one user NAME", cmd);
+	if ((arg = ctl_operands(cmd, argc, argv, 1, "one user NAME", NULL,
+	    rc)) == NULL || (*rc = check_name(cmd, arg[0])) != CTL_OK)
 		return NULL;
-	}
-	if ((*rc = check_name(cmd, argv[optind])) != CTL_OK)
-		return NULL;
-	return argv[optind];
+	return arg[0];
 }
 
 /*
@@ -177,29 +152,21 @@ out:
 	return rc;
 }
 
-/* Runs one statement; 1 when it returned a row, 0 when none, -1 on error. */
+/*
+ * One statement of a user command: the number of rows it returned, or -1
+ * after saying why; *resp holds the result until the caller clears it.
+ */
 static int
-exec_row(PGconn *conn, const char *cmd, const char *sql, int n,
-    const char *const *values, const int *lengths, const int *formats,
-    PGresult **resp)
+user_query(const struct ctl *ctl, const char *cmd, const char *sql, int n,
+    const char *const *values, PGresult **resp)
 {
-	PGresult	*res;
-	char		 err[1024];
-
-	*resp = NULL;
-	res = PQexecParams(conn, sql, n, NULL, values, lengths, formats, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		if (ctl_db_state(res, "23505"))
-			ctl_warn("%s: a user named %s already exists", cmd,
-			    values[0]);
-		else
-			ctl_warn("%s: %s", cmd, ctl_db_error(conn, res, err,
-			    sizeof(err)));
-		PQclear(res);
+	if ((*resp = ctl_db_query(ctl, cmd, sql, n, values, "23505")) == NULL)
+		return -1;
+	if (ctl_db_state(*resp, "23505")) {
+		ctl_warn("%s: a user named %s already exists", cmd, values[0]);
 		return -1;
 	}
-	*resp = res;
-	return PQntuples(res) > 0;
+	return PQntuples(*resp);
 }
 
 static int
@@ -210,7 +177,6 @@ user_add(struct ctl *ctl, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	PGconn		*conn = NULL;
 	PGresult	*res = NULL;
 	const char	*role = NULL, *values[3];
 	char		 hash[crypto_pwhash_STRBYTES];
@@ -226,11 +192,8 @@ user_add(struct ctl *ctl, int argc, char **argv)
 			if (role == NULL)
 				return ctl_usage_err("--role: Admin or User");
 			break;
-		case 'h':
-			ctl_usage(stdout);
-			return CTL_OK;
 		default:
-			return ctl_bad_option("user add", ch, argc, argv);
+			return ctl_option_default("user add", ch, argc, argv);
 		}
 	if (argc - optind != 1)
 		return ctl_usage_err("user add: give one user NAME (the "
@@ -243,13 +206,10 @@ user_add(struct ctl *ctl, int argc, char **argv)
 	rc = CTL_ERR;
 	if (password_hash(hash) == -1)
 		goto out;
-	if ((conn = ctl_db_connect(ctl)) == NULL)
-		goto out;
 	values[0] = argv[optind];
 	values[1] = role;
 	values[2] = hash;
-	if (exec_row(conn, "user add", sql_user_add, 3, values, NULL, NULL,
-	    &res) != 1)
+	if (user_query(ctl, "user add", sql_user_add, 3, values, &res) != 1)
 		goto out;
 	printf("%s\n", PQgetvalue(res, 0, 0));
 	fprintf(stderr, "user %s added (%s); next: hostscanctl user totp %s\n",
@@ -258,15 +218,12 @@ user_add(struct ctl *ctl, int argc, char **argv)
 out:
 	sodium_memzero(hash, sizeof(hash));
 	PQclear(res);
-	if (conn != NULL)
-		PQfinish(conn);
 	return rc;
 }
 
 static int
 user_passwd(struct ctl *ctl, int argc, char **argv)
 {
-	PGconn		*conn = NULL;
 	PGresult	*res = NULL;
 	const char	*name, *values[2];
 	char		 hash[crypto_pwhash_STRBYTES];
@@ -275,15 +232,15 @@ user_passwd(struct ctl *ctl, int argc, char **argv)
 	if ((name = one_name("user passwd", argc, argv, &rc)) == NULL)
 		return rc;
 	rc = CTL_ERR;
-	if (password_hash(hash) == -1 || (conn = ctl_db_connect(ctl)) == NULL)
+	if (password_hash(hash) == -1)
 		goto out;
 	values[0] = name;
 	values[1] = hash;
-	switch (exec_row(conn, "user passwd", sql_user_passwd, 2, values, NULL,
-	    NULL, &res)) {
+	switch (user_query(ctl, "user passwd", sql_user_passwd, 2, values,
+	    &res)) {
 	case 0:
 		ctl_warn("no such user: %s", name);
-		goto out;
+		break;
 	case 1:
 		printf("password of %s changed\n", name);
 		rc = CTL_OK;
@@ -292,8 +249,6 @@ user_passwd(struct ctl *ctl, int argc, char **argv)
 out:
 	sodium_memzero(hash, sizeof(hash));
 	PQclear(res);
-	if (conn != NULL)
-		PQfinish(conn);
 	return rc;
 }
 
@@ -353,14 +308,12 @@ static int
 user_totp(struct ctl *ctl, int argc, char **argv)
 {
 	struct hs_master_keys	 mk = { NULL, 0 };
-	PGconn			*conn = NULL;
 	PGresult		*res = NULL;
 	unsigned char		*secret = NULL, *box = NULL;
 	const char		*name, *values[3];
-	char			*b32 = NULL, *uri = NULL;
+	char			*b32 = NULL, *uri = NULL, *boxhex = NULL;
 	char			 key_id[HS_MASTER_ID_LEN + 1], err[1024];
 	size_t			 boxlen = 0, urilen = 0;
-	int			 lengths[3] = { 0, 0, 0 }, formats[3] = { 0, 0, 1 };
 	int			 rc;
 
 	if ((name = one_name("user totp", argc, argv, &rc)) == NULL)
@@ -368,7 +321,7 @@ user_totp(struct ctl *ctl, int argc, char **argv)
 	rc = CTL_ERR;
 	if (ctl->cfg.totp_key == NULL)
 		return ctl_err("user totp: totp_key is not set in %s",
-		    cfg_name(ctl));
+		    ctl_cfg_name(ctl));
 	if (hs_master_load(ctl->cfg.totp_key, &mk, err, sizeof(err)) == -1)
 		return ctl_err("user totp: %s (a new file: hostscanctl user "
 		    "totpkey new)", err);
@@ -394,14 +347,11 @@ user_totp(struct ctl *ctl, int argc, char **argv)
 	    TOTP_ISSUER "&algorithm=SHA1&digits=%d&period=%d", b32,
 	    HS_TOTP_DIGITS, HS_TOTP_STEP);
 
-	if ((conn = ctl_db_connect(ctl)) == NULL)
-		goto out;
+	boxhex = ctl_bytea(box, boxlen);
 	values[0] = name;
 	values[1] = key_id;
-	values[2] = (const char *)box;
-	lengths[2] = (int)boxlen;
-	switch (exec_row(conn, "user totp", sql_user_totp, 3, values, lengths,
-	    formats, &res)) {
+	values[2] = boxhex;
+	switch (user_query(ctl, "user totp", sql_user_totp, 3, values, &res)) {
 	case 0:
 		ctl_warn("no such user: %s", name);
 		goto out;
@@ -422,17 +372,15 @@ out:
 	if (secret != NULL)
 		sodium_free(secret);
 	free(box);
+	free(boxhex);
 	hs_master_free(&mk);
 	PQclear(res);
-	if (conn != NULL)
-		PQfinish(conn);
 	return rc;
 }
 
 static int
 user_enable(struct ctl *ctl, int argc, char **argv, int enable)
 {
-	PGconn		*conn = NULL;
 	PGresult	*res = NULL;
 	const char	*cmd = enable ? "user enable" : "user disable";
 	const char	*name, *values[2];
@@ -441,12 +389,9 @@ user_enable(struct ctl *ctl, int argc, char **argv, int enable)
 	if ((name = one_name(cmd, argc, argv, &rc)) == NULL)
 		return rc;
 	rc = CTL_ERR;
-	if ((conn = ctl_db_connect(ctl)) == NULL)
-		goto out;
 	values[0] = name;
 	values[1] = enable ? "true" : "false";
-	switch (exec_row(conn, cmd, sql_user_enable, 2, values, NULL, NULL,
-	    &res)) {
+	switch (user_query(ctl, cmd, sql_user_enable, 2, values, &res)) {
 	case 0:
 		ctl_warn("no such user: %s", name);
 		break;
@@ -455,10 +400,7 @@ user_enable(struct ctl *ctl, int argc, char **argv, int enable)
 		rc = CTL_OK;
 		break;
 	}
-out:
 	PQclear(res);
-	if (conn != NULL)
-		PQfinish(conn);
 	return rc;
 }
 
@@ -466,7 +408,6 @@ out:
 static int
 user_unlock(struct ctl *ctl, int argc, char **argv)
 {
-	PGconn		*conn = NULL;
 	PGresult	*res = NULL;
 	const char	*name;
 	int		 rc;
@@ -474,10 +415,8 @@ user_unlock(struct ctl *ctl, int argc, char **argv)
 	if ((name = one_name("user unlock", argc, argv, &rc)) == NULL)
 		return rc;
 	rc = CTL_ERR;
-	if ((conn = ctl_db_connect(ctl)) == NULL)
-		goto out;
-	switch (exec_row(conn, "user unlock", sql_user_unlock, 1, &name, NULL,
-	    NULL, &res)) {
+	switch (user_query(ctl, "user unlock", sql_user_unlock, 1, &name,
+	    &res)) {
 	case 0:
 		printf("%s had no failed sign-ins\n", name);
 		rc = CTL_OK;
@@ -488,113 +427,40 @@ user_unlock(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_OK;
 		break;
 	}
-out:
 	PQclear(res);
-	if (conn != NULL)
-		PQfinish(conn);
 	return rc;
 }
 
 static int
 user_list(struct ctl *ctl, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+	static const struct ctl_col cols[] = {
+		{ "NAME", "name", 0, CTL_COL_TEXT, NULL },
+		{ "ROLE", "role", 1, CTL_COL_TEXT, NULL },
+		{ "ENABLED", "enabled", 2, CTL_COL_BOOL, NULL },
+		{ "TOTP", "totp", 3, CTL_COL_BOOL, NULL },
+		{ "FAILURES", "failures", 4, CTL_COL_INT, NULL },
+		{ "LOCKED_UNTIL", "lockedUntil", 5, CTL_COL_TEXT, NULL },
+		{ "CREATED", "createdAt", 6, CTL_COL_TEXT, NULL },
 	};
-	static const char *const head[] = {
-		"NAME", "ROLE", "ENABLED", "TOTP", "FAILURES", "LOCKED_UNTIL",
-		"CREATED"
-	};
-	enum { NCOL = sizeof(head) / sizeof(head[0]) };
-	PGconn		*conn = NULL;
-	PGresult	*res = NULL;
-	json_t		*arr = NULL, *o;
-	char		*text = NULL, err[1024];
-	const char	*v;
-	int		 ch, json = 0, row, rc = CTL_ERR;
+	static const struct ctl_list list = { "user list", cols,
+	    sizeof(cols) / sizeof(cols[0]), 0 };
+	int		 json = 0, rc;
 
-	while ((ch = getopt_long(argc, argv, ":jh", opts, NULL)) != -1)
-		switch (ch) {
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			ctl_usage(stdout);
-			return CTL_OK;
-		default:
-			return ctl_bad_option("user list", ch, argc, argv);
-		}
-	if (optind != argc)
-		return ctl_usage_err("user list: unexpected argument \"%s\"",
-		    argv[optind]);
-	if ((conn = ctl_db_connect(ctl)) == NULL)
-		goto out;
-	res = PQexecParams(conn, sql_user_list, 0, NULL, NULL, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != NCOL) {
-		ctl_warn("user list: %s", ctl_db_error(conn, res, err,
-		    sizeof(err)));
-		goto out;
-	}
-	if (json) {
-		if ((arr = json_array()) == NULL)
-			goto nomem;
-		for (row = 0; row < PQntuples(res); row++) {
-			v = PQgetvalue(res, row, 5);
-			o = json_pack("{s:s, s:s, s:b, s:b, s:I, s:o, s:s}",
-			    "name", PQgetvalue(res, row, 0),
-			    "role", PQgetvalue(res, row, 1),
-			    "enabled", strcmp(PQgetvalue(res, row, 2),
-			    "yes") == 0,
-			    "totp", strcmp(PQgetvalue(res, row, 3), "yes") == 0,
-			    "failures", (json_int_t)strtoll(PQgetvalue(res,
-			    row, 4), NULL, 10),
-			    "lockedUntil", *v ? json_string(v) : json_null(),
-			    "createdAt", PQgetvalue(res, row, 6));
-			if (o == NULL || json_array_append_new(arr, o) == -1)
-				goto nomem;
-		}
-		if ((text = json_dumps(arr, JSON_INDENT(2))) == NULL)
-			goto nomem;
-		printf("%s\n", text);
-		rc = CTL_OK;
-		goto out;
-	}
-	ctl_table(head, NCOL, res);
-	rc = CTL_OK;
-	goto out;
-nomem:
-	ctl_warn("user list: cannot build the JSON output");
-out:
-	free(text);
-	json_decref(arr);
-	PQclear(res);
-	if (conn != NULL)
-		PQfinish(conn);
-	return rc;
+	if (ctl_operands(list.cmd, argc, argv, 0, NULL, &json, &rc) == NULL)
+		return rc;
+	return ctl_list_query(ctl, &list, sql_user_list, 0, NULL, json);
 }
 
 /* A new key for TOTP secrets, first in the file (hs_master_generate). */
 static int
 user_totpkey(struct ctl *ctl, int argc, char **argv)
 {
-	struct hs_master_keys	 mk = { NULL, 0 };
-	char			 err[1024];
-
 	if (argc != 2 || strcmp(argv[1], "new") != 0)
 		return ctl_usage_err("user totpkey: the only subcommand is "
 		    "\"new\"");
-	if (ctl->cfg.totp_key == NULL)
-		return ctl_err("user totpkey new: totp_key is not set in %s",
-		    cfg_name(ctl));
-	if (hs_master_generate(ctl->cfg.totp_key, err, sizeof(err)) == -1)
-		return ctl_err("user totpkey new: %s", err);
-	if (hs_master_load(ctl->cfg.totp_key, &mk, err, sizeof(err)) == -1)
-		return ctl_err("user totpkey new: written, but: %s", err);
-	printf("%s\n", mk.k[0].id);
-	hs_master_free(&mk);
-	return CTL_OK;
+	return ctl_keyfile_new(ctl, "user totpkey new", "totp_key",
+	    ctl->cfg.totp_key);
 }
 
 static int

@@ -19,9 +19,6 @@
 #include "common.h"
 #include "ctl.h"
 
-/* Exit status of job watch when the job does not exist. */
-#define WATCH_UNKNOWN		3
-
 #define WATCH_INTERVAL_MAX	3600
 /* A job holds at most max_hosts_per_request hosts; this is a backstop. */
 #define WATCH_HOSTS_MAX		1000000
@@ -76,68 +73,11 @@ reason_name(int r)
 	    hs_failure_reason_names[r] : "?";
 }
 
-/*
- * Descriptions quote what remote hosts said: no byte of them may reach
- * the terminal as a control sequence.  Cuts at a character boundary.
- */
-static void
-clean_copy(char *dst, size_t size, const char *src)
-{
-	const unsigned char	*p = (const unsigned char *)src;
-	size_t			 o = 0, k, i;
-
-	while (*p != '\0' && o + 1 < size) {
-		if (*p < 0x80) {
-			dst[o++] = (*p < 0x20 || *p == 0x7f) ? '?' : (char)*p;
-			p++;
-			continue;
-		}
-		k = (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 :
-		    (*p & 0xf8) == 0xf0 ? 4 : 0;
-		for (i = 1; k != 0 && i < k; i++)
-			if ((p[i] & 0xc0) != 0x80)
-				k = 0;
-		/* C1 controls (U+0080..U+009F) act like ESC on some terminals. */
-		if (k == 2 && p[0] == 0xc2 && p[1] < 0xa0)
-			k = 0;
-		if (k == 0) {
-			dst[o++] = '?';
-			p++;
-			continue;
-		}
-		if (o + k >= size)
-			break;
-		memcpy(dst + o, p, k);
-		o += k;
-		p += k;
-	}
-	dst[o] = '\0';
-}
-
 /* Columns of s on the terminal: one per character, which is near enough. */
 static size_t
 text_cols(const char *s)
 {
-	size_t	 n = 0;
-
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
-/* Cuts s to at most cols characters. */
-static void
-cut_cols(char *s, size_t cols)
-{
-	size_t	 n = 0, i;
-
-	for (i = 0; s[i] != '\0'; i++) {
-		if (((unsigned char)s[i] & 0xc0) != 0x80 && n++ == cols) {
-			s[i] = '\0';
-			return;
-		}
-	}
+	return hs_utf8_chars(s, strlen(s));
 }
 
 static void
@@ -183,8 +123,12 @@ fetch(PGconn *conn, const char *job, struct snapshot *s)
 			snprintf(label, sizeof(label), "%s:%s",
 			    *dns != '\0' ? dns : ip,
 			    PQgetvalue(res, (int)i, 3));
-		clean_copy(s->h[i].label, sizeof(s->h[i].label), label);
-		clean_copy(s->h[i].desc, sizeof(s->h[i].desc),
+		/*
+		 * Descriptions quote what remote hosts said: no byte of
+		 * them may reach the terminal as a control sequence.
+		 */
+		hs_utf8_clean(s->h[i].label, sizeof(s->h[i].label), label);
+		hs_utf8_clean(s->h[i].desc, sizeof(s->h[i].desc),
 		    PQgetvalue(res, (int)i, 6));
 		s->h[i].state = hs_strtonum(PQgetvalue(res, (int)i, 4), 0,
 		    HS_N_ACTION_STATUS - 1, &v, &errstr) == 0 ? (int)v : -1;
@@ -298,7 +242,7 @@ draw_tty(const char *job, const struct snapshot *s, size_t prev_lines)
 		strcat(line, i < fill ? "#" : ".");
 	snprintf(line + strlen(line), sizeof(line) - strlen(line),
 	    "] %zu/%zu done, %zu failed", t.done, s->n, t.failed);
-	cut_cols(line, cols - 1);
+	hs_utf8_cut(line, cols - 1);
 	printf("%s\033[K\n", line);
 	lines++;
 	/* A long job gets as many rows as the terminal has, then a count. */
@@ -307,7 +251,7 @@ draw_tty(const char *job, const struct snapshot *s, size_t prev_lines)
 		show = rows - 3;
 	for (i = 0; i < show; i++) {
 		host_line(line, sizeof(line), &s->h[i], lw);
-		cut_cols(line, cols - 1);
+		hs_utf8_cut(line, cols - 1);
 		printf("%s\033[K\n", line);
 		lines++;
 	}
@@ -371,11 +315,8 @@ job_watch(struct ctl *ctl, int argc, char **argv)
 				    "is %s (1 to %d seconds)", errstr,
 				    WATCH_INTERVAL_MAX);
 			break;
-		case 'h':
-			ctl_usage(stdout);
-			return CTL_OK;
 		default:
-			return ctl_bad_option("job watch", ch, argc, argv);
+			return ctl_option_default("job watch", ch, argc, argv);
 		}
 	if (optind + 1 != argc)
 		return ctl_usage_err("job watch: give one job ID");
@@ -404,7 +345,7 @@ ctl_watch(struct ctl *ctl, const char *job, long long interval)
 	switch (job_exists(conn, job)) {
 	case 0:
 		ctl_warn("job watch: no job %s", job);
-		rc = WATCH_UNKNOWN;
+		rc = CTL_NO_JOB;
 		goto out;
 	case 1:
 		break;

@@ -17,7 +17,7 @@
 _Static_assert(sizeof(((struct inv_parse *)0)->key) ==
     crypto_shorthash_KEYBYTES, "SipHash key size");
 
-/* Section names, in the order inventory.c's script prints them. */
+/* Section names, in the order inventory.sh prints them. */
 static const char *const sec_names[S__MAX] = {
 	"id", "os", "uname", "hostname", "passwd", "group", "shadow",
 	"units", "unitfiles", "timers", "cron", "packages", "done"
@@ -39,55 +39,6 @@ inv_mono(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/*
- * Everything a target says (banner, library errors quoting it, file
- * contents) ends up in text columns.  PostgreSQL refuses invalid UTF-8
- * and JSON cannot carry it, and either would lose the whole result:
- * replace bad bytes and control characters with '?' in place.
- */
-void
-utf8_scrub(char *s)
-{
-	unsigned char	*p = (unsigned char *)s;
-
-	while (*p != '\0') {
-		size_t	 n = 0, i;
-		unsigned char lo = 0x80, hi = 0xbf;
-
-		if (*p < 0x80) {
-			if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
-				*p = '?';
-			p++;
-			continue;
-		}
-		if (*p >= 0xc2 && *p <= 0xdf)
-			n = 1;
-		else if (*p >= 0xe0 && *p <= 0xef) {
-			n = 2;
-			if (*p == 0xe0)
-				lo = 0xa0;
-			else if (*p == 0xed)
-				hi = 0x9f;
-		} else if (*p >= 0xf0 && *p <= 0xf4) {
-			n = 3;
-			if (*p == 0xf0)
-				lo = 0x90;
-			else if (*p == 0xf4)
-				hi = 0x8f;
-		}
-		for (i = 1; n != 0 && i <= n; i++) {
-			if (p[i] < (i == 1 ? lo : 0x80) ||
-			    p[i] > (i == 1 ? hi : 0xbf))
-				n = 0;
-		}
-		if (n == 0) {
-			*p++ = '?';
-			continue;
-		}
-		p += n + 1;
-	}
 }
 
 int
@@ -165,7 +116,7 @@ ip_note(struct inv_parse *p, const char *level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(n->msg, sizeof(n->msg), fmt, ap);
 	va_end(ap);
-	utf8_scrub(n->msg);
+	hs_utf8_scrub(n->msg);
 }
 
 int
@@ -379,21 +330,24 @@ ip_next(struct inv_parse *p, const char **cur, const char *end)
 	}
 	memcpy(p->line, l, len);
 	p->line[len] = '\0';
-	utf8_scrub(p->line);
+	hs_utf8_scrub(p->line);
 	return 1;
 }
 
-/* Splits s on sep into at most max fields, in place. */
+/*
+ * Splits s on sep into at most max fields, in place; the last keeps the
+ * rest of the line, separators and all.
+ */
 size_t
 ip_split(char *s, char sep, char **f, size_t max)
 {
 	size_t	 n = 0;
 
 	while (n < max) {
-		char	*q = strchr(s, sep);
+		char	*q;
 
 		f[n++] = s;
-		if (q == NULL)
+		if (n == max || (q = strchr(s, sep)) == NULL)
 			break;
 		*q = '\0';
 		s = q + 1;

@@ -637,7 +637,7 @@ add_timer(struct inv_parse *p, struct units *us, const struct unit *u)
 		snprintf(sname, sizeof(sname), "%.*s.service",
 		    (int)(strlen(u->name) - 6), u->name);
 	/* A cut may have split a character. */
-	utf8_scrub(sname);
+	hs_utf8_scrub(sname);
 	svc = unit_get(p, us, sname, 0);
 	if ((t = add_task(p)) == NULL)
 		return;
@@ -713,8 +713,8 @@ cron_line(struct inv_parse *p, char *s, const char *kind, const char *file,
 	if ((cmd = ip_strn(p, s, n > HS_INV_MAX_NAME ? HS_INV_MAX_NAME :
 	    n)) == NULL)
 		return;
-	utf8_scrub(cmd);
-	utf8_scrub(sched);
+	hs_utf8_scrub(cmd);
+	hs_utf8_scrub(sched);
 	t->name = cmd;
 	t->path = lit(p, file);
 	t->user = system ? ip_name(p, w[need - 1], "a crontab user") :
@@ -743,8 +743,8 @@ parse_cron(struct inv_parse *p, const struct inv_section *sc)
 			hs_strlcpy(file, f[2], sizeof(file));
 			hs_strlcpy(user, base ? base + 1 : f[2], sizeof(user));
 			/* hs_strlcpy may have cut a character in two. */
-			utf8_scrub(file);
-			utf8_scrub(user);
+			hs_utf8_scrub(file);
+			hs_utf8_scrub(user);
 		} else if (n == 3 && strcmp(f[0], "E") == 0) {
 			complete = 0;
 			ip_note(p, "warning", "crontabs in %.200s not readable "
@@ -756,7 +756,7 @@ parse_cron(struct inv_parse *p, const struct inv_section *sc)
 			if ((t = add_task(p)) == NULL)
 				return;
 			snprintf(d, sizeof(d), "cron.%.16s (run-parts)", f[1]);
-			utf8_scrub(d);
+			hs_utf8_scrub(d);
 			t->name = ip_name(p, base ? base + 1 : f[2],
 			    "a cron script name");
 			t->path = ip_text(p, f[2], "a cron script path");

@@ -1,3 +1,4 @@
+/* hostscand: its command line and configuration, then the queue to SIGTERM. */
 #include <sys/resource.h>
 
 #include <errno.h>
@@ -14,6 +15,28 @@
 
 #include "sched.h"
 
+/*
+ * The options that stand for a key of hostscan.conf: the key's row checks
+ * them, with its bounds and messages, and they win over the file.
+ */
+static const struct keyopt {
+	const char	*opt;
+	const char	*key;
+} keyopts[] = {
+	{ "workers", "sched_workers" },
+	{ "lease", "lease_seconds" },
+	{ "host-timeout", "host_timeout" },
+	{ "step-timeout", "step_timeout" },
+	{ "max-attempts", "max_attempts" },
+	{ "db-connections", "sched_db_connections" },
+	{ "grace", "shutdown_grace_seconds" },
+	{ "backoff", "retry_backoff_seconds" },
+	{ "scan-max-bytes", "scan_max_bytes" },
+};
+#define NKEYOPTS	(sizeof(keyopts) / sizeof(keyopts[0]))
+/* getopt_long's value for keyopts[i] is OPT_KEY + i. */
+#define OPT_KEY		1000
+
 static void
 usage(void)
 {
@@ -24,7 +47,7 @@ usage(void)
 	    "[--grace SECONDS]\n"
 	    "                 [--backoff SECONDS] [--scan-max-bytes N] "
 	    "[--instance NAME]\n");
-	exit(2);
+	exit(HSD_EXIT_USAGE);
 }
 
 static void
@@ -43,46 +66,33 @@ on_signal(int sig)
 	errno = saved;
 }
 
-static long long
-number(const char *opt, const char *s, long long min, long long max)
-{
-	long long	 v;
-	const char	*errstr;
-
-	if (hs_strtonum(s, min, max, &v, &errstr) == -1) {
-		fprintf(stderr, "hostscand: --%s %s is %s (allowed "
-		    "%lld..%lld)\n", opt, s, errstr, min, max);
-		exit(2);
-	}
-	return v;
-}
-
-/* Command line, else config file, else built-in default. */
+/* The command line's keys over what the file set; exits on a bad one. */
 static void
-pick(int *v, long from_config, int def)
+set_keyopts(struct hs_config *cfg, const char *const val[NKEYOPTS])
 {
-	if (*v < 0)
-		*v = from_config > 0 ? (int)from_config : def;
+	char	 err[512];
+	size_t	 i;
+
+	for (i = 0; i < NKEYOPTS; i++)
+		if (val[i] != NULL && hs_config_set(cfg, keyopts[i].key,
+		    val[i], err, sizeof(err)) == -1) {
+			fprintf(stderr, "hostscand: --%s: %s\n",
+			    keyopts[i].opt, err);
+			hs_config_free(cfg);
+			exit(HSD_EXIT_USAGE);
+		}
 }
 
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
+	static const struct option fixed[] = {
 		{ "config", required_argument, NULL, 'c' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "lease", required_argument, NULL, 'l' },
-		{ "host-timeout", required_argument, NULL, 'H' },
-		{ "step-timeout", required_argument, NULL, 'S' },
-		{ "max-attempts", required_argument, NULL, 'm' },
-		{ "db-connections", required_argument, NULL, 'd' },
-		{ "grace", required_argument, NULL, 'g' },
-		{ "backoff", required_argument, NULL, 'b' },
-		{ "scan-max-bytes", required_argument, NULL, 'M' },
 		{ "instance", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
 	};
+	struct option		 longopts[NKEYOPTS + 4];
+	const char		*keyval[NKEYOPTS] = { NULL };
 	struct hs_config	 cfg;
 	struct hs_master_keys	 mk;
 	struct hsd_opts		 o;
@@ -91,53 +101,24 @@ main(int argc, char *argv[])
 	struct rlimit		 rl;
 	const char		*config = NULL, *instance = NULL;
 	char			 err[512], host[64];
-	long long		 scan_max = -1;
-	int			 ch, rc = 1, grace = -1;
+	size_t			 i;
+	int			 ch, rc = HSD_EXIT_ERR;
 
 	memset(&o, 0, sizeof(o));
 	memset(&mk, 0, sizeof(mk));
-	/* -1: not on the command line; the config file or the default decides. */
-	o.workers = o.lease = o.host_timeout = o.step_timeout = -1;
-	o.max_attempts = o.db_conns = o.backoff = -1;
+	memset(longopts, 0, sizeof(longopts));
+	memcpy(longopts, fixed, sizeof(fixed));
+	for (i = 0; i < NKEYOPTS; i++)
+		longopts[3 + i] = (struct option){ keyopts[i].opt,
+		    required_argument, NULL, OPT_KEY + (int)i };
 	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		if (ch >= OPT_KEY && ch < OPT_KEY + (int)NKEYOPTS) {
+			keyval[ch - OPT_KEY] = optarg;
+			continue;
+		}
 		switch (ch) {
 		case 'c':
 			config = optarg;
-			break;
-		case 'w':
-			o.workers = number("workers", optarg, 1,
-			    HSD_MAX_WORKERS);
-			break;
-		case 'l':
-			o.lease = number("lease", optarg, HSD_MIN_LEASE,
-			    HSD_MAX_LEASE);
-			break;
-		case 'H':
-			o.host_timeout = number("host-timeout", optarg, 1,
-			    HSD_MAX_HOST_TIMEOUT);
-			break;
-		case 'S':
-			o.step_timeout = number("step-timeout", optarg, 1,
-			    HSD_MAX_STEP_TIMEOUT);
-			break;
-		case 'm':
-			o.max_attempts = number("max-attempts", optarg, 1,
-			    HSD_MAX_MAX_ATTEMPTS);
-			break;
-		case 'd':
-			o.db_conns = number("db-connections", optarg, 1,
-			    HSD_MAX_DB_CONNS);
-			break;
-		case 'g':
-			grace = number("grace", optarg, 0, 3600);
-			break;
-		case 'b':
-			o.backoff = number("backoff", optarg, 0,
-			    HSD_MAX_BACKOFF);
-			break;
-		case 'M':
-			scan_max = number("scan-max-bytes", optarg,
-			    HS_MIN_SCAN_MAX_BYTES, HS_MAX_SCAN_MAX_BYTES);
 			break;
 		case 'i':
 			instance = optarg;
@@ -153,31 +134,30 @@ main(int argc, char *argv[])
 	if (hs_config_load(&cfg, hs_config_path(config), config != NULL,
 	    err, sizeof(err)) == -1) {
 		fprintf(stderr, "hostscand: %s\n", err);
-		return 1;
+		hs_config_free(&cfg);
+		return HSD_EXIT_ERR;
 	}
+	set_keyopts(&cfg, keyval);
 	hs_log_init("hostscand", cfg.log_level);
 	if (cfg.sched_database == NULL) {
 		hs_log(HS_LOG_ERROR, "startup", "error=\"sched_database is "
 		    "not set in %s\"", hs_config_path(config));
 		goto out;
 	}
-	pick(&o.workers, cfg.sched_workers, HSD_DEFAULT_WORKERS);
-	pick(&o.lease, cfg.lease_seconds, HSD_DEFAULT_LEASE);
-	pick(&o.host_timeout, cfg.host_timeout, HSD_DEFAULT_HOST_TIMEOUT);
-	pick(&o.step_timeout, cfg.step_timeout, HSD_DEFAULT_STEP_TIMEOUT);
-	pick(&o.max_attempts, cfg.max_attempts, HSD_DEFAULT_MAX_ATTEMPTS);
-	pick(&o.db_conns, cfg.sched_db_connections, HSD_DEFAULT_DB_CONNS);
-	if (o.backoff < 0)
-		o.backoff = cfg.retry_backoff_seconds >= 0 ?
-		    (int)cfg.retry_backoff_seconds : HSD_DEFAULT_BACKOFF;
+	o.workers = (int)cfg.sched_workers;
+	o.lease = (int)cfg.lease_seconds;
+	o.host_timeout = (int)cfg.host_timeout;
+	o.step_timeout = (int)cfg.step_timeout;
+	o.max_attempts = (int)cfg.max_attempts;
+	o.db_conns = (int)cfg.sched_db_connections;
+	o.backoff = (int)cfg.retry_backoff_seconds;
 	if (o.db_conns > o.workers)
 		o.db_conns = o.workers;
 	o.conninfo = cfg.sched_database;
 	o.master_key = cfg.master_key;
 	o.connect_timeout = (int)cfg.db_connect_timeout;
-	o.grace = grace >= 0 ? grace : (int)cfg.shutdown_grace;
-	o.scan_max_bytes = (size_t)(scan_max >= 0 ? scan_max :
-	    cfg.scan_max_bytes);
+	o.grace = (int)cfg.shutdown_grace;
+	o.scan_max_bytes = (size_t)cfg.scan_max_bytes;
 	if (instance != NULL) {
 		if (strlen(instance) == 0 || hs_strlcpy(o.instance, instance,
 		    sizeof(o.instance)) == -1) {
@@ -235,12 +215,12 @@ main(int argc, char *argv[])
 	if ((ctx.pool = db_pool_new(&o, o.db_conns)) == NULL)
 		goto out;
 	rc = queue_run(&ctx);
-	if (rc == 3) {
+	if (rc == HSD_RUN_STUCK) {
 		/*
 		 * A worker is still inside a network call: leave without
 		 * tearing down what it uses.  Its row was released already.
 		 */
-		_exit(0);
+		_exit(HSD_EXIT_OK);
 	}
 	db_pool_free(ctx.pool);
 	ssh_finalize();

@@ -525,7 +525,7 @@ queue_run(const struct hsd_ctx *ctx)
 
 	if (pipe2(pfd, O_NONBLOCK | O_CLOEXEC) == -1) {
 		hs_log(HS_LOG_ERROR, "startup", "error=pipe");
-		return 1;
+		return HSD_EXIT_ERR;
 	}
 	q.wake_rd = pfd[0];
 	hsd_wake_fd = pfd[1];
@@ -533,7 +533,7 @@ queue_run(const struct hsd_ctx *ctx)
 	q.ring = calloc(q.cap, sizeof(*q.ring));
 	q.slots = calloc((size_t)o->workers, sizeof(*q.slots));
 	if (q.ring == NULL || q.slots == NULL)
-		return 1;
+		return HSD_EXIT_ERR;
 	q.nslots = o->workers;
 	q.ctx = ctx;
 
@@ -551,12 +551,12 @@ queue_run(const struct hsd_ctx *ctx)
 		    &q.slots[i]) != 0) {
 			hs_log(HS_LOG_ERROR, "startup", "error=pthread_create "
 			    "workers=%d", i);
-			return 1;
+			return HSD_EXIT_ERR;
 		}
 	}
 	if (pthread_create(&hk, &attr, housekeeper_main, (void *)ctx) != 0 ||
 	    pthread_create(&wd, &attr, watchdog_main, NULL) != 0)
-		return 1;
+		return HSD_EXIT_ERR;
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	hs_log(HS_LOG_INFO, "started", "instance=%s workers=%d lease_s=%d "
@@ -630,7 +630,7 @@ queue_run(const struct hsd_ctx *ctx)
 		close(hsd_wake_fd);
 		hsd_wake_fd = -1;
 	}
-	/* 0: clean stop; 3: clean for the database, but threads left. */
-	rc = stuck ? 3 : 0;
+	/* The database is clean either way; stuck threads still use the rest. */
+	rc = stuck ? HSD_RUN_STUCK : HSD_EXIT_OK;
 	return rc;
 }

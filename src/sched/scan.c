@@ -122,7 +122,7 @@ result_log(struct hsd_result *r, const char *level, const char *step,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	utf8_scrub(msg);
+	hs_utf8_scrub(msg);
 	if (strcmp(level, "warning") == 0)
 		lvl = HS_LOG_WARN;
 	else if (strcmp(level, "error") == 0)
@@ -158,7 +158,7 @@ fail(struct scan *s, int state, int reason, const char *step,
 	va_start(ap, fmt);
 	vsnprintf(s->res->desc, sizeof(s->res->desc), fmt, ap);
 	va_end(ap);
-	utf8_scrub(s->res->desc);
+	hs_utf8_scrub(s->res->desc);
 	s->res->state = state;
 	s->res->reason = reason;
 	result_log(s->res, state == HS_CANCELLED || s->probing ? "info" :
@@ -1023,7 +1023,7 @@ auth_kbdint(ssh_session ssh, const struct hsd_cred *c, char *why,
 		echo = 1;
 		prompt = ssh_userauth_kbdint_getprompt(ssh, 0, &echo);
 		hs_strlcpy(shown, prompt != NULL ? prompt : "", sizeof(shown));
-		utf8_scrub(shown);
+		hs_utf8_scrub(shown);
 		if (answered || n != 1 || echo ||
 		    !password_prompt(prompt, c->username)) {
 			snprintf(why, whylen, "keyboard-interactive asked %s%d "
@@ -1161,7 +1161,7 @@ describe_success(struct scan *s)
 	    inv->os_version != NULL ? inv->os_version : "", inv->nusers,
 	    inv->ngroups, inv->nservices, inv->ntasks, inv->npackages,
 	    missing[0] ? "; not collected:" : "", missing);
-	utf8_scrub(s->res->desc);
+	hs_utf8_scrub(s->res->desc);
 }
 
 void

@@ -17,12 +17,13 @@
  * "@M@" in a value become an Admin, App, User-only and pre-MFA token
  * signed by a key of the worker's keyring.
  *
- * src/api/db.c is replaced by the db_* functions below: the revocation
- * check finds no row (or, with flag 0x02, the token), every other
- * statement fails as the database being down (503; with flag 0x01 as a
- * failed statement, 500).  They also check what each statement would
- * have been sent: every parameter valid UTF-8 text and of its column's
- * type, so no caller input can make a statement fail.
+ * src/api/dbconn.c is replaced by the db_* functions below: the
+ * revocation check finds no row (or, with flag 0x02, the token), every
+ * other statement fails as the database being down (503; with flag 0x01
+ * as a failed statement, 500).  They also check what each statement would
+ * have been sent: as many parameters as db.c's table gives it types, each
+ * valid UTF-8 text and of its type, so no caller input can make a
+ * statement fail.
  *
  * Flags: 0x01 DB_ERROR, 0x02 token revoked, 0x04 serve the request twice
  * (the second finds the token in the worker's cache), 0x08 writes fail
@@ -300,49 +301,7 @@ fz_write(struct io *io, const char *buf, size_t n)
 	return 0;
 }
 
-/* ---- src/api/db.c for a worker without a database ---- */
-
-/*
- * The type of each parameter of each statement (db.c): t text, i
- * integer, u uuid, U uuid[] literal, j JSON.  A statement not listed
- * takes text.
- */
-static const char *const stmt_types[ST__MAX] = {
-	[ST_REVOKED] = "tt",
-	[ST_REFS] = "jjj",
-	[ST_AUDIT_REFUSED] = "ttj",
-	[ST_IDEM_CLAIM] = "ttt",
-	[ST_IDEM_GET] = "tt",
-	[ST_IDEM_DONE] = "ttU",
-	[ST_JOBS_HOSTS] = "U",
-	[ST_JOB_INSERT] = "tttjt",
-	[ST_JOB_HOSTS] = "u",
-	[ST_JOB_ROW] = "u",
-	[ST_JOB_ENTITY] = "u",
-	[ST_JOB_PAGE] = "ui",
-	[ST_JOB_PAGE_HOSTS] = "U",
-	[ST_JOB_CANCEL] = "ut",
-	[ST_RES_HOST] = "u",
-	[ST_RES_HOST_PAGE] = "ui",
-	[ST_RES_SCAN_LOG] = "u",
-	[ST_RES_TRUST] = "u",
-	[ST_RES_USER] = "u",
-	[ST_RES_USER_PAGE] = "ui",
-	[ST_RES_GROUP] = "u",
-	[ST_RES_GROUP_MEMBERS] = "u",
-	[ST_HOST_RECORDS] = "U",
-	[ST_HOST_LATEST_JOB] = "u",
-	[ST_SIGNIN_USER] = "t",
-	[ST_SIGNIN_LOCKED] = "t",
-	[ST_SIGNIN_PRUNE] = "i",
-	[ST_SIGNIN_RESERVE] = "tii",
-	[ST_SIGNIN_RELEASE] = "t",
-	[ST_SIGNIN_OK] = "tiu",
-	[ST_SESSION_START] = "ut",
-	[ST_SESSION_LIVE] = "tt",
-	[ST_SESSION_TOKEN] = "tti",
-	[ST_SESSION_PRUNE] = "i",
-};
+/* ---- src/api/dbconn.c for a worker without a database ---- */
 
 /* What PostgreSQL's UTF8 text input accepts (no overlongs, no surrogates). */
 static int
@@ -390,7 +349,7 @@ int_ok(const char *s)
 	return n > 0 && n <= 18 && s[n] == '\0';
 }
 
-/* "{}" or "{uuid,uuid,...}" as job.c and results.c write them. */
+/* "{}" or "{uuid,uuid,...}" as db_uuid_array writes them. */
 static int
 uuid_array_ok(const char *s)
 {
@@ -418,11 +377,11 @@ uuid_array_ok(const char *s)
 static void
 check_params(enum stmt st, int nparams, const char *const *params)
 {
-	const char	*types = stmt_types[st];
+	const char	*types = db_stmts[st].types;
 	json_t		*j;
 	int		 i;
 
-	if (types != NULL && (size_t)nparams != strlen(types))
+	if ((size_t)nparams != strlen(types))
 		abort();
 	for (i = 0; i < nparams; i++) {
 		const char	*v = params[i];
@@ -431,7 +390,7 @@ check_params(enum stmt st, int nparams, const char *const *params)
 			continue;
 		if (!utf8_ok((const unsigned char *)v))
 			abort();
-		switch (types ? types[i] : 't') {
+		switch (types[i]) {
 		case 'i':
 			if (!int_ok(v))
 				abort();

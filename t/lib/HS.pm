@@ -36,7 +36,7 @@ our @EXPORT = qw(need_services api token token_jti sign decode_payload ctl
     stop_responder nginx_for_socket stop_nginx);
 our @EXPORT_OK = qw(run_cmd free_port scratch_dir sql_quote child_pids
     wait_exit env_required note_secret note_secret_source time_scale
-    scaled);
+    scaled seed_scan seed_inventory);
 
 my $JSON = JSON::PP->new->utf8->allow_nonref->canonical;
 my $ZERO_UUID = '00000000-0000-0000-0000-000000000000';
@@ -289,6 +289,151 @@ sub credential {
 	return trim($out);
 }
 
+sub sql_value {
+	my ($v) = @_;
+	return defined $v ? sql_quote($v) : 'NULL';
+}
+
+sub sql_bool {
+	my ($v) = @_;
+	return !defined $v ? 'NULL' : $v ? 'true' : 'false';
+}
+
+# seed_scan(tag => 't90', octet => 90, credential => ID, users => [...],
+#     members => [[NAME, IS_PRIMARY], ...], orphan => 1)
+# Writes, as the scheduler would, one finished job over host record
+# "web<octet>" (127.0.0.<octet>, port 22<octet>, Linux, the credential):
+# a scan that read its key ("scan") and one that failed before any key
+# ("nokey"), two scan log lines, the users root and @users (each a hash:
+# name, display_name, uid, gid, home, shell, privilege, changed, expires,
+# disabled), group sudo (27) with the members (a name that is no user
+# gets no user id), and a second host record without a credential
+# (127.0.0.<octet + 1>).  With orphan, also a scan without a host record
+# ("nohost").  Returns the ids (host, host2, job, scan, nokey, nohost,
+# group, users => {name => id}) and what the rows hold (dns, ip, port,
+# fp, key, platform).
+sub seed_scan {
+	my (%o) = @_;
+	my ($tag, $oct, $cred) = @o{qw(tag octet credential)};
+	die "HS: seed_scan needs tag, octet and credential\n"
+	    unless defined $tag && defined $oct && defined $cred;
+	my @users = ({ name => 'root', display_name => 'root', uid => 0,
+	    gid => 0, home => '/root', shell => '/bin/bash',
+	    privilege => 'SuperUser', changed => '2026-01-02T00:00:00Z',
+	    disabled => 0 }, @{$o{users} // []});
+	my @ids = split /\n/, psql('SELECT gen_random_uuid() FROM '
+	    . 'generate_series(1, ' . (7 + @users) . ')');
+	my $run = "$$-" . time;
+	my %s = (platform => psql(q{SELECT id FROM platform WHERE name = 'Linux'}),
+	    dns => "$tag-$run.example.test",
+	    ip => "127.0.0.$oct", port => 2200 + $oct,
+	    fp => "SHA256:$tag" . ('x' x 40),
+	    key => "AAAAC3NzaC1lZDI1NTE5AAAA$tag");
+	@s{qw(host host2 job scan nokey nohost group)} = splice(@ids, 0, 7);
+	$s{users}{$_->{name}} = shift @ids for @users;
+	delete $s{nohost} unless $o{orphan};
+	my ($dns, $ip, $port) = (sql_quote($s{dns}), "'$s{ip}'", $s{port});
+	my $ip2 = sql_quote('127.0.0.' . ($oct + 1));
+	my $dns2 = sql_quote("$tag-nocred-$run.example.test");
+	my $fp = sql_quote($s{fp});
+	my $orphan = $o{orphan} ? ",\n    ('$s{nohost}', '$s{job}', 2, "
+	    . "'gone.example.test', NULL, '$cred', NULL, 22, 3, NULL, NULL, "
+	    . "NULL, NULL, NULL, NULL, NULL, 0, now(), now())" : '';
+	my $ord = 0;
+	my $user_rows = join(",\n    ", map {
+	    "('$s{users}{$_->{name}}', '$s{host}', '$s{scan}', " . $ord++
+	    . ', ' . join(', ', sql_quote($_->{name}),
+		sql_value($_->{display_name}), $_->{uid}, $_->{gid},
+		sql_value($_->{home}), sql_value($_->{shell}),
+		sql_value($_->{privilege}), sql_value($_->{changed}),
+		sql_value($_->{expires}), sql_bool($_->{disabled})) . ')'
+	} @users);
+	my $members = join(",\n    ", map {
+	    my $uid = $s{users}{$_->[0]};
+	    "('$s{group}', " . (defined $uid ? "'$uid'" : 'NULL') . ', '
+		. sql_quote($_->[0]) . ', ' . sql_bool($_->[1]) . ')'
+	} @{$o{members} // []});
+	$members = "INSERT INTO host_group_member (group_id, user_id, user_name, "
+	    . "is_primary)\nVALUES $members;" if length $members;
+	psql(<<"SQL");
+BEGIN;
+INSERT INTO host (id, name, dns_host_name, ip_address, os, version, ssh_port,
+    platform_id, credential_id, last_scan_start_at, last_scan_at,
+    host_connected)
+VALUES ('$s{host}', 'web$oct', $dns, $ip, 'Debian GNU/Linux', '12', $port,
+    '$s{platform}', '$cred', now() - interval '1 minute', now(), true);
+INSERT INTO host (id, dns_host_name, ip_address, ssh_port)
+VALUES ('$s{host2}', $dns2, $ip2, 22);
+INSERT INTO host_scan_job (id, created_by) VALUES ('$s{job}', '$tag');
+INSERT INTO host_scan_host (id, job_id, ord, dns_host_name, ip_address,
+    credential_id, platform_id, ssh_port, state, host_id, name, version,
+    discovered_key_type, discovered_key, discovered_fingerprint,
+    status_description, failure_reason, time_started, time_finished)
+VALUES
+    ('$s{scan}', '$s{job}', 0, $dns, $ip, '$cred', '$s{platform}', $port,
+    2, '$s{host}', 'web$oct', '12', 'ssh-ed25519', '$s{key}', $fp,
+    'scanned', 0, now() - interval '1 minute', now()),
+    ('$s{nokey}', '$s{job}', 1, $dns, $ip, '$cred', '$s{platform}', $port,
+    3, '$s{host}', NULL, NULL, NULL, NULL, NULL, 'connection refused', 11,
+    now(), now())$orphan;
+INSERT INTO scan_log (host_scan_host_id, attempt, level, step, message)
+VALUES ('$s{scan}', 1, 'info', 'connect', 'connected to $s{ip}:$port'),
+    ('$s{scan}', 1, 'warning', 'hostkey', 'host key $s{fp} trusted on first use');
+INSERT INTO host_user (id, host_id, host_scan_host_id, ord, name,
+    display_name, unix_id, unix_group_id, home_directory, shell, privilege,
+    password_changed_at, password_expires_at, is_disabled)
+VALUES $user_rows;
+INSERT INTO host_group (id, host_id, host_scan_host_id, ord, name, unix_id)
+VALUES ('$s{group}', '$s{host}', '$s{scan}', 0, 'sudo', 27);
+$members
+COMMIT;
+SQL
+	return \%s;
+}
+
+# seed_inventory($seed, services => N, tasks => N, software => N)
+# The services, scheduled tasks and installed software of seed_scan's host
+# record, as its scan "scan" stored them: item i of each is named by its
+# index (svc<i>.service, /usr/local/bin/job<i>, pkg<i>) and varies the
+# columns that may be null.  Returns { services => [ids], tasks => [ids],
+# software => [ids] }, each in the order written.
+sub seed_inventory {
+	my ($seed, %o) = @_;
+	my ($host, $scan) = ("'$seed->{host}'", "'$seed->{scan}'");
+	my %n = map { $_ => $o{$_} // 0 } qw(services tasks software);
+	my %ids;
+	for my $k (sort keys %n) {
+		$ids{$k} = [$n{$k} ? split(/\n/, psql('SELECT gen_random_uuid() '
+		    . "FROM generate_series(1, $n{$k})")) : ()];
+	}
+	my @start = ('Automatic', 'Manual', 'Disabled');
+	my @rows;
+	push @rows, 'INSERT INTO host_service (id, host_id, host_scan_host_id, '
+	    . 'ord, name, display_name, description, start_type, user_name, '
+	    . "binary_path_name) VALUES\n" . join(",\n", map {
+		"('$ids{services}[$_]', $host, $scan, $_, 'svc$_.service', NULL, "
+		. ($_ % 2 ? 'NULL' : "'Service $_'") . ", '$start[$_ % 3]', "
+		. ($_ % 2 ? "'svc$_'" : "'root'") . ", '/usr/sbin/svc$_ -f')"
+	    } 0 .. $n{services} - 1) . ';' if $n{services};
+	push @rows, 'INSERT INTO host_scheduled_task (id, host_id, '
+	    . 'host_scan_host_id, ord, name, task_path, user_name, description, '
+	    . "source, next_run_at, last_run_at) VALUES\n" . join(",\n", map {
+		"('$ids{tasks}[$_]', $host, $scan, $_, '/usr/local/bin/job$_', "
+		. ($_ % 2 ? "'/lib/systemd/system/job$_.timer', 'root', "
+		    . "'OnCalendar=daily', 'systemd-timer', "
+		    . "'2030-01-02T03:04:05Z', '2026-01-02T03:04:05Z'" :
+		    "'/etc/crontab', 'root', '$_ 3 * * *', 'cron', NULL, NULL")
+		. ')'
+	    } 0 .. $n{tasks} - 1) . ';' if $n{tasks};
+	push @rows, 'INSERT INTO host_software (id, host_id, host_scan_host_id, '
+	    . "ord, name, version, description) VALUES\n" . join(",\n", map {
+		"('$ids{software}[$_]', $host, $scan, $_, 'pkg$_', "
+		. ($_ % 2 ? "NULL, NULL" : "'1.$_-1', 'Package $_'") . ')'
+	    } 0 .. $n{software} - 1) . ';' if $n{software};
+	psql(join("\n", 'BEGIN;', @rows, 'COMMIT;')) if @rows;
+	return \%ids;
+}
+
 sub host_item {
 	my (%over) = @_;
 	# Once per process: items are also built while the database is down.
@@ -523,66 +668,19 @@ sub stop_responder {
 	return $st;
 }
 
-sub render_site {
-	my ($socket, $port) = @_;
-	my $src = env_required('HOSTSCAN_SRCDIR') . '/nginx/hostscan.conf';
-	my $site = slurp($src);
-	die "HS: $src is empty or missing\n" unless length $site;
-	my $n = ($site =~ s/\blisten\s+127\.0\.0\.1:8080\b/listen 127.0.0.1:$port/g);
-	my $m = ($site =~ s{unix:/run/hostscan/hostscan\.sock}{unix:$socket}g);
-	die "HS: $src: no 'listen 127.0.0.1:8080' or no "
-	    . "'unix:/run/hostscan/hostscan.sock' to substitute\n"
-	    unless $n && $m;
-	return $site;
-}
-
+# A private nginx in front of $socket, in the foreground: the prefix is
+# written by scripts/nginx-site, as for scripts/test's own nginx.
 sub nginx_for_socket {
 	my ($socket, %o) = @_;
-	my $dir = scratch_dir();
-	my $n = ++$serial;
-	my $prefix = "$dir/nginx-$$-$n";
+	my $prefix = scratch_dir() . "/nginx-$$-" . ++$serial;
 	my $port = $o{port} // free_port();
-	mkdir $prefix or die "HS: mkdir $prefix: $!\n";
-	chmod 0755, $prefix;
-	for my $d (qw(tmp tmp/body tmp/fastcgi tmp/proxy tmp/uwsgi tmp/scgi)) {
-		mkdir "$prefix/$d";
-	}
-	if ($> == 0) {
-		my (undef, undef, $uid, $gid) = getpwnam('www-data');
-		chown $uid, $gid, map { "$prefix/$_" }
-		    qw(tmp tmp/body tmp/fastcgi tmp/proxy tmp/uwsgi tmp/scgi)
-		    if defined $uid;
-	}
-	my $params = env_required('HOSTSCAN_SRCDIR')
-	    . '/nginx/hostscan_fastcgi_params';
-	open(my $pf, '>', "$prefix/hostscan_fastcgi_params")
-	    or die "HS: $prefix: $!\n";
-	print $pf slurp($params);
-	print $pf "\n$o{params_extra}\n" if defined $o{params_extra};
-	close $pf;
-	open(my $sf, '>', "$prefix/hostscan.conf") or die "HS: $prefix: $!\n";
-	print $sf render_site($socket, $port);
-	close $sf;
+	my @extra = defined $o{params_extra} ?
+	    ('--params-extra', $o{params_extra}) : ();
+	my ($rc, $out, $err) = run_cmd([env_required('HOSTSCAN_SRCDIR')
+	    . '/scripts/nginx-site', $prefix, $port, $socket, '--foreground',
+	    '--workers', 1, '--log-level', 'info', @extra]);
+	die "HS: scripts/nginx-site failed ($rc): $err\n" if $rc != 0;
 	my $conf = "$prefix/nginx.conf";
-	my $user = $> == 0 ? "user www-data;\n" : '';
-	open(my $cf, '>', $conf) or die "HS: $conf: $!\n";
-	print $cf <<"EOF";
-${user}worker_processes 1;
-daemon off;
-pid $prefix/nginx.pid;
-error_log $prefix/error.log info;
-events { worker_connections 1024; }
-http {
-	access_log $prefix/access.log;
-	client_body_temp_path $prefix/tmp/body;
-	fastcgi_temp_path $prefix/tmp/fastcgi;
-	proxy_temp_path $prefix/tmp/proxy;
-	uwsgi_temp_path $prefix/tmp/uwsgi;
-	scgi_temp_path $prefix/tmp/scgi;
-	include $prefix/hostscan.conf;
-}
-EOF
-	close $cf;
 	my $log = "$prefix/nginx.out";
 	my $pid = spawn_logged(['nginx', '-p', "$prefix/", '-e',
 	    "$prefix/error.log", '-c', $conf], $log);

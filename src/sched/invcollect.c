@@ -1,8 +1,8 @@
 /*
- * The inventory script and its run over one SSH channel: every wait
- * bounded by the host's deadline, the step timeout and the slot's stop
- * flag, every byte the target sends by a budget.  invparse.c reads what
- * comes back.
+ * The inventory collection: inventory.sh (as inv_script) run over one SSH
+ * channel, every wait bounded by the host's deadline, the step timeout and
+ * the slot's stop flag, every byte the target sends by a budget.
+ * invparse.c reads what comes back, invjson.c encodes it.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,107 +13,6 @@
 #include <sodium.h>
 
 #include "sched.h"
-
-/*
- * The inventory runs as one POSIX sh script fed on stdin to "sh -s", so
- * the login shell never has to parse it and one channel does the whole
- * host.  Every section is framed by "MARKER begin NAME" / "MARKER end
- * NAME STATUS" lines; the marker carries a random nonce so no file on the
- * target can forge a frame.  Nothing here writes on the target, and the
- * shadow section prints dates and a locked flag, never the hash field.
- * Status 77 means "not readable with these rights".  sudo -n is tried
- * only by members of sudo, wheel or admin, so accounts without sudo
- * rights do not set off sudo's "not in sudoers" alerts on the target.
- * Services come from the unit files and the .wants/.requires links, not
- * from systemctl, which costs a third of a second of CPU per call.
- */
-static const char script_body[] =
-"exec 2>/dev/null\n"
-"LC_ALL=C; export LC_ALL\n"
-"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH\n"
-"export PATH\n"
-"T=; command -v timeout >/dev/null && T=\"timeout $TMO\"\n"
-"b() { printf '\\n%s begin %s\\n' \"$M\" \"$1\"; }\n"
-"e() { printf '\\n%s end %s %s\\n' \"$M\" \"$1\" \"$2\"; }\n"
-"SUDO=\n"
-"case \" $(id -Gn) \" in *' sudo '* | *' wheel '* | *' admin '*)\n"
-"  [ \"$(id -u)\" != 0 ] && command -v sudo >/dev/null &&\n"
-"    sudo -n true >/dev/null 2>&1 && SUDO='sudo -n' ;;\n"
-"esac\n"
-"b id; id -u; echo \"sudo=${SUDO:+yes}\"; e id $?\n"
-"b os; cat /etc/os-release || cat /usr/lib/os-release; e os $?\n"
-"b uname; uname -s; uname -r; uname -m; e uname $?\n"
-"b hostname; $T hostname -f || hostname || cat /proc/sys/kernel/hostname\n"
-"e hostname $?\n"
-"b passwd; $T getent passwd || cat /etc/passwd; e passwd $?\n"
-"b group; $T getent group || cat /etc/group; e group $?\n"
-"SH='{ print $1 \":\" $3 \":\" $5 \":\" $8 \":\" (substr($2, 1, 1) == \"!\") }'\n"
-"b shadow\n"
-"if [ -r /etc/shadow ]; then awk -F: \"$SH\" /etc/shadow\n"
-"elif [ -n \"$SUDO\" ]; then $SUDO awk -F: \"$SH\" /etc/shadow\n"
-"else (exit 77); fi\n"
-"e shadow $?\n"
-"b units\n"
-"if [ -d /etc/systemd/system ]; then\n"
-"  find /etc/systemd/system /run/systemd/system /usr/lib/systemd/system \\\n"
-"    /lib/systemd/system -maxdepth 1 -lname /dev/null |\n"
-"    sed 's|.*/||; s|$| masked|'\n"
-"  find /etc/systemd/system /run/systemd/system -mindepth 2 -maxdepth 2 \\\n"
-"    \\( -path '*.wants/*' -o -path '*.requires/*' \\) |\n"
-"    sed 's|.*/||; s|$| enabled|'\n"
-"else (exit 127); fi\n"
-"e units $?\n"
-"UA='FNR == 1 { print \"F\\t\" FILENAME }\n"
-"/^[ \\t]*(Description|ExecStart|User|OnCalendar|OnBootSec|OnStartupSec|"
-"OnActiveSec|OnUnitActiveSec|OnUnitInactiveSec|Unit)[ \\t]*=/ {\n"
-"  k = $0; sub(/[ \\t]*=.*/, \"\", k); sub(/^[ \\t]*/, \"\", k)\n"
-"  v = $0; sub(/^[^=]*=[ \\t]*/, \"\", v); print \"K\\t\" k \"\\t\" v }'\n"
-"b unitfiles\n"
-"for d in /etc/systemd/system /run/systemd/system \\\n"
-"    /usr/local/lib/systemd/system /usr/lib/systemd/system \\\n"
-"    /lib/systemd/system; do\n"
-"  [ -d \"$d\" ] || continue\n"
-"  find \"$d\" -maxdepth 1 \\( -type f -o -type l \\) \\( -name '*.service' \\\n"
-"    -o -name '*.timer' \\) -exec awk \"$UA\" {} +\n"
-"done\n"
-"e unitfiles 0\n"
-"b timers\n"
-"if [ -d /run/systemd/system ]; then\n"
-"  $T systemctl show --timestamp=unix -p Id -p NextElapseUSecRealtime \\\n"
-"    -p LastTriggerUSec '*.timer' --no-pager\n"
-"else (exit 127); fi\n"
-"e timers $?\n"
-"CA='FNR == 1 { print \"F\\t\" K \"\\t\" FILENAME } { print \"L\\t\" $0 }'\n"
-"b cron\n"
-"for f in /etc/crontab /etc/cron.d/*; do\n"
-"  [ -f \"$f\" ] &&\n"
-"    { awk -v K=system \"$CA\" \"$f\" || echo \"E\tunreadable\t$f\"; }\n"
-"done\n"
-"for d in /var/spool/cron/crontabs /var/spool/cron; do\n"
-"  [ -d \"$d\" ] || continue\n"
-"  if [ -r \"$d\" ] && [ -x \"$d\" ]; then\n"
-"    for f in \"$d\"/*; do\n"
-"      [ -f \"$f\" ] && awk -v K=user \"$CA\" \"$f\"\n"
-"    done\n"
-"  elif [ -n \"$SUDO\" ]; then\n"
-"    $SUDO find \"$d\" -maxdepth 1 -type f -exec awk -v K=user \"$CA\" {} +\n"
-"  else echo \"E\tunreadable\t$d\"; fi\n"
-"done\n"
-"for p in hourly daily weekly monthly; do\n"
-"  for f in /etc/cron.$p/*; do\n"
-"    [ -f \"$f\" ] && [ -x \"$f\" ] && printf 'P\\t%s\\t%s\\n' \"$p\" \"$f\"\n"
-"  done\n"
-"done\n"
-"e cron 0\n"
-"b packages\n"
-"if command -v dpkg-query >/dev/null; then\n"
-"  $T dpkg-query -W -f='${db:Status-Abbrev}\\t${binary:Package}\\t${Version}"
-"\\t${binary:Summary}\\n'\n"
-"elif command -v rpm >/dev/null; then\n"
-"  $T rpm -qa --qf 'ii \\t%{NAME}\\t%{VERSION}-%{RELEASE}\\t%{SUMMARY}\\n'\n"
-"else (exit 127); fi\n"
-"e packages $?\n"
-"b done; e done 0\n";
 
 #define READ_CHUNK	65536	/* libssh opens its window by what we ask */
 #define WRITE_CHUNK	32768
@@ -353,7 +252,7 @@ inventory_collect(ssh_session ssh, const struct inv_limits *lim,
 	randombytes_buf(nonce, sizeof(nonce));
 	memcpy(marker, "@@hs-", 5);
 	sodium_bin2hex(marker + 5, sizeof(marker) - 5, nonce, sizeof(nonce));
-	r.slen = strlen(script_body) + 128;
+	r.slen = strlen(inv_script) + 128;
 	script = hs_xmalloc(r.slen);
 	/*
 	 * One compound command: the shell reads all of it before running
@@ -361,7 +260,7 @@ inventory_collect(ssh_session ssh, const struct inv_limits *lim,
 	 * (bash reads a piped script byte by byte).
 	 */
 	snprintf(script, r.slen, "M=%s\nTMO=%d\n{\n%s} </dev/null\n", marker,
-	    lim->step_timeout, script_body);
+	    lim->step_timeout, inv_script);
 	r.script = script;
 	r.slen = strlen(script);
 	r.cap = READ_CHUNK;
