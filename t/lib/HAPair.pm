@@ -28,6 +28,7 @@ use IO::Socket::INET;
 use JSON::PP ();
 use POSIX qw(:sys_wait_h);
 use Time::HiRes ();
+use Time::Local ();
 use HS ();
 
 my $J = JSON::PP->new->utf8->canonical;
@@ -264,6 +265,7 @@ postgresql:
   parameters:
     unix_socket_directories: '$n->{dir}'
     log_destination: stderr
+    log_timezone: UTC
     logging_collector: 'off'
     log_min_messages: warning
     log_line_prefix: '%m [%p] %u\@%d '
@@ -411,6 +413,22 @@ sub wait_pair {
 		    . " AND state = 'streaming'"]);
 		return $rc == 0 && $out =~ /\A1/;
 	}, $o{timeout} // 60);
+}
+
+# When the named node's PostgreSQL first said, after $after (epoch
+# seconds), that it accepts read-write connections: the end of its
+# promotion, to the millisecond of its own log.  undef when it has not.
+sub writable_since {
+	my ($self, $name, $after) = @_;
+	my $log = slurp($self->node($name)->{dir} . '/patroni.log');
+	my $ready = 'database system is ready to accept connections';
+	my $stamp = '(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)'
+	    . '\.(\d{3}) UTC';
+	while ($log =~ /^$stamp [^\n]*\Q$ready\E$/gm) {
+		my $t = Time::Local::timegm($6, $5, $4, $3, $2 - 1, $1) + $7 / 1000;
+		return $t if $t > $after;
+	}
+	return undef;
 }
 
 sub postmaster_pid {
