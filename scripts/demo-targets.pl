@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # The demo SSH targets of scripts/up: two OpenSSH sshd on loopback
 # (t/lib/SSHD.pm) and an address where nothing listens, kept running until
 # SIGTERM.  scripts/stack.sh demo_targets_start runs it as

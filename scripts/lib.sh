@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: ISC
 # What scripts/up, scripts/down, scripts/test and bench/* source: where the
 # checkout is, the service users, messages, and the two halves of the work:
 #   scripts/provision.sh  packages, the service user, the build

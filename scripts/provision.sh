@@ -1,11 +1,12 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: ISC
 # Provisioning, sourced by scripts/lib.sh: the Debian packages hostscan
 # builds, runs and is tested with (HS_PACKAGES: CI installs exactly these),
 # its service user, and the out-of-tree build.
 
 HS_PACKAGES=(build-essential autoconf automake libtool pkg-config
 	libfcgi-dev libjansson-dev libpq-dev libsodium-dev libssh-dev
-	postgresql postgresql-contrib nginx-light spawn-fcgi fcgiwrap wrk curl
+	postgresql postgresql-contrib nginx-light spawn-fcgi fcgiwrap wrk curl openssl iproute2
 	perl procps util-linux openssh-server openssh-client mandoc
 	liboath-dev libqrencode-dev libcurl4-openssl-dev oathtool libjson-validator-perl
 	libyaml-libyaml-perl python3-paramiko clang-14 libclang-rt-14-dev

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: ISC
 # The service stack, sourced by scripts/lib.sh: start and stop a private
 # PostgreSQL cluster, the hostscan.fcgi responder, nginx, the scheduler
 # hostscand and the demo SSH targets under one run directory.

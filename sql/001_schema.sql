@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: ISC
 -- hostscan schema, phase 1.  Applied by `hostscanctl migrate` in one
 -- transaction; the migration table itself is created by hostscanctl.
 

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: ISC
 -- hostscan schema, phase 2: what hostscand collects about a host, and the
 -- queue's wake-up.  Applied by `hostscanctl migrate` in one transaction.
 

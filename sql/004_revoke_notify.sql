@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: ISC
 -- Every revocation wakes the responders' token caches (src/api/auth.c):
 -- a NOTIFY is delivered at commit, to every worker LISTENing.
 CREATE FUNCTION hs_revoke_notify() RETURNS trigger

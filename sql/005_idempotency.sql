@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: ISC
 -- Idempotency-Key (POST /HostScanJob, ByHostId, ByHostIdMultiple): the
 -- first request with a key claims it here in the transaction that
 -- queues its jobs, so a retry (even a concurrent one, which waits on the

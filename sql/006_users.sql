@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: ISC
 -- Interactive sign-in (POST /signinBody, /signin2fa, GET /api/v1/UserToken).
 -- hostscanctl writes users through the admin connection; the responder
 -- reads them and may change only the replay counter and the throttle.

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: ISC
 -- hs_ts was declared IMMUTABLE, but to_char() and AT TIME ZONE are only
 -- STABLE, so the planner could not inline it: every call went through the
 -- SQL-function executor, which parsed and planned its body again in every

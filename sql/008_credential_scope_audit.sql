@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: ISC
 -- Credential scope, endpoint pins and the credential audit trail (issue 9).
 
 -- Where a credential may be used: comma-separated CIDR blocks and DNS-name

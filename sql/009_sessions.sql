@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: ISC
 -- Sign-in sessions (src/api/signin.c, hostscanctl session).  /signin2fa
 -- starts a session; every token minted for it, renewals through GET
 -- /api/v1/UserToken included, carries its id in the claim `sid` and is

@@ -1,6 +1,7 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # Every phase-1 route's success case, checked on the wire against
-# shared/spec/api.md and in PostgreSQL against what the POST promised.
+# docs/openapi.yaml and in PostgreSQL against what the POST promised.
 use strict;
 use warnings;
 use FindBin;

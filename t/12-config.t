@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # hostscand's command line and hostscan.conf are one set of rows: an
 # option is checked with its key's bounds and message, and wins over the
 # file.

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # hostscanctl against the test database: migrations applied once each,
 # keys written with the right modes, tokens that carry what was asked,
 # credentials sealed so that their secret is neither stored in clear nor

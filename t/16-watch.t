@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # hostscanctl job watch, not on a terminal: one line per change of a
 # host's state, the end of the job noticed, and the exit status saying
 # whether a host failed.  The hosts' states are set with psql, so no

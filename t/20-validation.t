@@ -1,5 +1,6 @@
 #!/usr/bin/perl
-# Every validation rule of HostScanJobRequest (shared/spec/api.md), one
+# SPDX-License-Identifier: ISC
+# Every validation rule of HostScanJobRequest (docs/openapi.yaml), one
 # POST each: the exact errors key it yields, that a rejected POST leaves
 # no job behind, and what an accepted variant stores.
 use strict;

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # CSV onboarding: POST /HostScanJob/ValidateImportedCSV (auth, body-level
 # errors, where each problem lands, and that it never disagrees with POST
 # /HostScanJob on any item), then hostscanctl import-csv end to end: the

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # The auth matrix: which tokens reach GET and POST /api/v1/HostScanJob,
 # and that every refusal is a 401/403 problem that says no more than
 # "invalid token".

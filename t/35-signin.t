@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # Interactive sign-in through the real stack: hostscanctl user add / totp,
 # POST /signinBody, POST /signin2fa with codes from oathtool (an
 # independent RFC 6238 implementation), GET /api/v1/UserToken; what a
@@ -290,12 +291,17 @@ my $bob_session = signed_in($bob, $bob_pw, $bob_secret, 0, 'User bob');
 	my $cli = token(roles => 'App', sub => "not-a-user-$tag");
 	$b = problem(api(GET => '/api/v1/UserToken', token => $cli), 403,
 	    'UserToken for a hostscanctl token whose subject is no user');
-	like($b->{detail}, qr/not an enabled user/, '... saying why');
+	like($b->{detail}, qr/not a sign-in session token/, '... saying why');
+	# An App token naming an Admin user must not become that user's
+	# Admin token: only a sign-in's session token is renewed.
 	my $cli_alice = token(roles => 'App', sub => $alice);
-	my $r = token_of(api(GET => '/api/v1/UserToken', token => $cli_alice),
-	    'UserToken for a hostscanctl token whose subject is a user');
-	is_deeply(decode_payload($r)->{roles}, ['Admin'],
-	    '... carries the user\'s role from the users table, not the token\'s');
+	$b = problem(api(GET => '/api/v1/UserToken', token => $cli_alice), 403,
+	    'UserToken for a hostscanctl App token whose subject is an Admin user');
+	like($b->{detail}, qr/not a sign-in session token/, '... saying why');
+	my $r = token_of(api(GET => '/api/v1/UserToken', token => $fresh),
+	    'UserToken with a session token');
+	is_deeply(decode_payload($r)->{roles}, ['User'],
+	    '... carries the user\'s role from the users table');
 }
 
 # ---- hand-signed pre-MFA tokens: expiry and audience ---------------------
@@ -365,6 +371,7 @@ my %refusal;
 	    'a disabled user\'s earlier pre-MFA token no longer signs in');
 	my $b = problem(api(GET => '/api/v1/UserToken', token => $fsession), 403,
 	    'a disabled user\'s session token is not renewed');
+	like($b->{detail}, qr/not an enabled user/, '... saying why');
 	($rc) = ctl(['user', 'enable', $frank]);
 	is($rc, 0, 'user enable');
 	token_of(body_req($frank, $frank_pw), 'an enabled user signs in again');

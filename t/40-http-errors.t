@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # HTTP-level refusals through the real nginx: unknown routes and ids,
 # wrong methods, body type/length/size, hostile JSON; every one a
 # problem+json body with a traceId that leaks neither token nor secret.

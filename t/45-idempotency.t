@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # Idempotency-Key on the routes that queue jobs: a retried request gets
 # the job(s) the first one queued, never new ones; a different request
 # under a used key is a 422; only a request that queued its jobs keeps its

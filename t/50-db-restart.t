@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # A database outage is a 503 with Retry-After for the client, never a 500,
 # a hang or a half-written job; when PostgreSQL comes back the same
 # responder processes serve again from the very first request.

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # The three ways hostscan.fcgi runs, each behind a real nginx: an
 # inherited listening socket (spawn-fcgi), plain CGI (fcgiwrap, and the
 # CGI environment directly), and its own --listen supervisor with

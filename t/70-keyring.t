@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # Key rotation without a restart or a signal: a public key appended to the
 # live keyring is trusted, and one removed from it is distrusted, by every
 # worker within a second or so.

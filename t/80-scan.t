@@ -1,5 +1,6 @@
+# SPDX-License-Identifier: ISC
 # hostscand against real targets: each failure maps to the status and
-# failureReason design.md names, a logged-in scan's inventory equals the
+# failureReason of docs/openapi.yaml, a logged-in scan's inventory equals the
 # target's own files, and the credential's secret shows up nowhere.
 use strict;
 use warnings;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Host key trust, decided before any credential leaves the scheduler:
 # trust on first use, pinned keys, a regenerated key under each
 # sshTrustActionType (going on only with a private key, never with a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # The queue under several hostscand instances: every host claimed exactly
 # once per attempt, a crashed or frozen instance's hosts finished by
 # another after the lease expires (never two results), cancellation of a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Hostile targets (issue 9): a compromised host may print anything, as
 # much and as slowly as it likes, and hold its connection open.  For each
 # case the host ends within host_timeout + 5 s with a precise reason,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # A rogue SSH server (t/tools/rogue-sshd, python3-paramiko) that records
 # every password, keyboard-interactive answer and public key it is offered
 # takes over the address:port of a host pinned to a real sshd's key: no

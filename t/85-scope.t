@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Credential scope and the credential audit trail: hostscanctl credential
 # add --scope / credential scope / credential list, the API's 400 on the
 # credential's key for a host outside the scope (POST, ValidateImportedCSV,

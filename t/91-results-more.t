@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # The rest of the product's routes: a host's services, scheduled tasks and
 # software, users by SID (and the SIDs in user and group bodies), scan a
 # host now (POST /HostScanJob/{managedResourceId}) and OuMapping.  First

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # docs/openapi.yaml describes what the server really answers: the document
 # is well formed, lists exactly the routes of src/api/routes.c and the
 # enums of src/common/validate.c, and real responses of every operation

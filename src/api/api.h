@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * hostscan.fcgi: the FastCGI (and CGI) responder of the HostScanJob API.
  * A request goes main.c -> server.c (the supervisor forks workers; each
@@ -10,7 +11,10 @@
  *   server.c   supervisor, workers, plain CGI, listening sockets, serve()
  *   io.c       struct io over libfcgi, and over CGI's environment and stdio
  *   request.c  the request and its answer; api_err -> HTTP in one table;
- *              body JSON, query parameters, paging arguments
+ *              the path below the prefix, body JSON, query parameters,
+ *              paging arguments
+ *   proxy.c    the client behind trusted proxies (X-Forwarded-For,
+ *              Forwarded)
  *   routes.c   the route table: method, path, who may call, handler
  *   auth.c     Bearer tokens, revocation, the token cache, roles
  *   signin.c   POST /signinBody, POST /signin2fa, GET /UserToken
@@ -69,6 +73,12 @@ enum db_err { DB_OK = 0, DB_UNAVAILABLE, DB_ERROR };
 /* Where a request comes from: a FastCGI connection or the CGI environment. */
 struct io {
 	const char	*(*param)(struct io *, const char *);
+	/*
+	 * Each of a parameter a server passes once per header line (nginx
+	 * before 1.23 does): the next from *pos (0 at first), or NULL; NULL
+	 * when param() is all there is.
+	 */
+	const char	*(*param_next)(struct io *, const char *, size_t *pos);
 	long		 (*read)(struct io *, char *, size_t);
 	int		 (*write)(struct io *, const char *, size_t);
 	void		*ctx;
@@ -92,7 +102,9 @@ struct req {
 	struct worker	*w;
 	char		 trace[33];
 	const char	*method;	/* borrowed from io */
-	char		 path[HS_MAX_PATH_LEN];
+	char		 path[HS_MAX_PATH_LEN];	/* as the web server gave it */
+	const char	*route;		/* in path, below the prefix; "" outside */
+	char		 prefix[HS_MAX_URL_PREFIX_LEN + 1];	/* of links */
 	const char	*query;		/* borrowed from io, never NULL */
 	char		 addr[64];	/* client address (trusted proxies applied) */
 	char		*body;		/* owned, NUL-terminated */
@@ -113,7 +125,9 @@ struct page {
 	long long	 limit;
 	char		 after[HS_UUID_LEN + 1];	/* "" on the first page */
 	char		 fetch[24];	/* limit + 1, the statement's LIMIT */
-	char		 link[512];	/* the Link header when a next page exists */
+	char		 link[512 + HS_MAX_URL_PREFIX_LEN];	/* the Link header
+					   when a next page exists */
+	const char	*prefix;	/* the request's, for link */
 };
 
 /* server.c */
@@ -146,6 +160,15 @@ void	 reply_problem(struct req *, enum api_err, const char *detail,
 	    const json_t *errors);
 /* 503 for DB_UNAVAILABLE, else 500. */
 void	 reply_db_error(struct req *, enum db_err);
+
+/*
+ * proxy.c: the client of a request from peer (REMOTE_ADDR) behind the
+ * trusted proxies, written to out; *conflict set when X-Forwarded-For and
+ * Forwarded (either may be NULL) named different clients.
+ */
+void	 proxy_client(const struct hs_scope *trusted, const char *peer,
+	    const char *xff, const char *forwarded, char *out, size_t outsize,
+	    int *conflict);
 
 /* routes.c */
 enum route_method { M_GET = 0x01, M_POST = 0x02, M_DELETE = 0x04,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Who is calling: Bearer tokens verified against the keyring, refused
  * when revoked (or their sign-in session is), a per-worker cache of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * POST /HostScanJob/ValidateImportedCSV: the items of a HostScanJobRequest
  * array back, each with the problems POST /HostScanJob would find in it.
@@ -10,7 +11,7 @@
 
 #include "api.h"
 
-/* The HostScanJobRequest fields (api.md) echoed back; others are dropped. */
+/* The HostScanJobRequest fields echoed back; others are dropped. */
 static const char *const echoed[] = {
 	"dnsHostName", "ipAddress", "os", "credentialId", "credentialName",
 	"platformName", "acceptThumbprintOnFirstDiscovery",

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Every SQL statement of the responder, with the type of each parameter,
  * and the readers of their results: column values as JSON, rows as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The worker's PostgreSQL connection: connect and prepare db.c's
  * statements, run one, transactions, and noticing a connection lost while

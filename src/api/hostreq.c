@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The HostScanJobRequest items of POST /HostScanJob, ValidateImportedCSV
  * and OuMapping: the validation table's verdicts, then the credentials and

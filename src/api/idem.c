@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Idempotency-Key on the routes that queue jobs.  A client that retries a
  * POST after a lost answer sends the same key again and gets the job(s)

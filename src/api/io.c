@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Where a request's parameters and body come from and its answer goes: a
  * FastCGI request of libfcgi, or a CGI server's environment, stdin and
@@ -5,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -18,6 +20,23 @@ fcgi_param(struct io *io, const char *name)
 	FCGX_Request	*fr = io->ctx;
 
 	return FCGX_GetParam(name, fr->envp);
+}
+
+static const char *
+fcgi_param_next(struct io *io, const char *name, size_t *pos)
+{
+	FCGX_Request	*fr = io->ctx;
+	size_t		 len = strlen(name);
+	char		*e;
+
+	if (fr->envp == NULL)
+		return NULL;
+	while ((e = fr->envp[*pos]) != NULL) {
+		(*pos)++;
+		if (strncmp(e, name, len) == 0 && e[len] == '=')
+			return e + len + 1;
+	}
+	return NULL;
 }
 
 static long
@@ -44,6 +63,7 @@ void
 io_fcgi_init(struct io *io, void *fcgx_request)
 {
 	io->param = fcgi_param;
+	io->param_next = fcgi_param_next;
 	io->read = fcgi_read;
 	io->write = fcgi_write;
 	io->ctx = fcgx_request;
@@ -96,6 +116,7 @@ void
 io_cgi_init(struct io *io)
 {
 	io->param = cgi_param;
+	io->param_next = NULL;
 	io->read = cgi_read;
 	io->write = cgi_write;
 	io->ctx = NULL;

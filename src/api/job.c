@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The HostScanJob routes: POST a job, POST .../OuMapping/{credentialId},
  * the job list, one job, its status and its cancel; and the
@@ -26,7 +27,7 @@ static const struct db_field host_status_fields[] = {
 };
 
 /*
- * A job's status is derived from its hosts (design.md): all queued ->
+ * A job's status is derived from its hosts: all queued ->
  * Queued; any still to do -> Running; all done: all complete -> Complete,
  * all failed -> Failed, any cancelled -> Cancelled, else
  * CompletedWithErrors.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* hostscan.fcgi main(): options, config, then one of three ways to serve. */
 #include <sys/socket.h>
 
 #include <getopt.h>

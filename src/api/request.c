@@ -1,10 +1,9 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One request: where it is from (path, client address), what it carries
  * (body, JSON, query parameters, paging arguments), and its answer (JSON,
  * or a problem, with the one table from api_err to HTTP status).
  */
-#include <arpa/inet.h>
-
 #include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
@@ -55,36 +54,17 @@ reason_of(int status)
 	return status == 202 ? "Accepted" : "OK";
 }
 
-/*
- * The path to route on.  nginx hands the decoded, normalised $uri as
- * DOCUMENT_URI; CGI servers give PATH_INFO below the script; failing both
- * we decode REQUEST_URI up to its query.  Paths that decode to a NUL or do
- * not fit are left empty, which routes to 404.
- */
+/* REQUEST_URI decoded up to its query into out; "" when it cannot be. */
 static void
-set_path(struct req *r)
+decode_uri(const char *s, char *out, size_t size)
 {
-	const char	*s;
-	size_t		 o = 0, i;
+	size_t	 o = 0, i;
 
-	r->path[0] = '\0';
-	if ((s = r->io->param(r->io, "DOCUMENT_URI")) != NULL && *s == '/') {
-		if (hs_strlcpy(r->path, s, sizeof(r->path)) != 0)
-			r->path[0] = '\0';
-		return;
-	}
-	if ((s = r->io->param(r->io, "PATH_INFO")) != NULL && *s == '/') {
-		if (hs_strlcpy(r->path, s, sizeof(r->path)) != 0)
-			r->path[0] = '\0';
-		return;
-	}
-	if ((s = r->io->param(r->io, "REQUEST_URI")) == NULL)
-		return;
 	for (i = 0; s[i] != '\0' && s[i] != '?'; i++) {
 		int	 c = (unsigned char)s[i];
 
-		if (o + 1 >= sizeof(r->path)) {
-			r->path[0] = '\0';
+		if (o + 1 >= size) {
+			out[0] = '\0';
 			return;
 		}
 		if (c == '%') {
@@ -92,69 +72,130 @@ set_path(struct req *r)
 
 			if (h < 0 || (l = hs_hexval((unsigned char)s[i + 2])) < 0 ||
 			    (c = h * 16 + l) == 0) {
-				r->path[0] = '\0';
+				out[0] = '\0';
 				return;
 			}
 			i += 2;
 		}
-		r->path[o++] = (char)c;
+		out[o++] = (char)c;
 	}
-	r->path[o] = '\0';
-}
-
-/* True when addr is listed in the comma-separated trusted proxies. */
-static int
-trusted_proxy(const char *list, const char *addr)
-{
-	size_t	 alen = strlen(addr);
-
-	while (list != NULL && *list != '\0') {
-		const char	*end = strchr(list, ',');
-		size_t		 len = end ? (size_t)(end - list) : strlen(list);
-
-		while (len > 0 && isspace((unsigned char)*list)) {
-			list++;
-			len--;
-		}
-		while (len > 0 && isspace((unsigned char)list[len - 1]))
-			len--;
-		if (len == alen && memcmp(list, addr, len) == 0)
-			return 1;
-		list = end ? end + 1 : NULL;
-	}
-	return 0;
+	out[o] = '\0';
 }
 
 /*
- * REMOTE_ADDR, or the last X-Forwarded-For hop when REMOTE_ADDR is a
- * trusted proxy and that hop is a well-formed address.
+ * The path, and the part of it to route on.  The web server says where
+ * the API is mounted in one of two ways.  It splits the path itself:
+ * SCRIPT_NAME the mount, PATH_INFO below it (CGI, nginx's
+ * fastcgi_split_path_info); or it hands the whole path (nginx's decoded,
+ * normalised $uri as DOCUMENT_URI, else REQUEST_URI decoded up to its
+ * query) and url_prefix names the mount, which the path must start with.
+ * Links carry url_prefix when it is set, since only the operator knows the
+ * public URL a rewrite or a proxy in front may hide from the web server;
+ * else the SCRIPT_NAME of a split path.  A path outside the prefix, one
+ * that decodes to a NUL or does not fit, and a SCRIPT_NAME that is no
+ * path prefix route on "", a 404.
+ */
+static void
+set_path(struct req *r)
+{
+	const char	*cfg_prefix = r->w->cfg->url_prefix;
+	const char	*s, *sn = r->io->param(r->io, "SCRIPT_NAME");
+	size_t		 n;
+
+	r->path[0] = '\0';
+	r->route = "";
+	r->prefix[0] = '\0';
+	if (cfg_prefix != NULL)
+		hs_strlcpy(r->prefix, cfg_prefix, sizeof(r->prefix));
+	if ((s = r->io->param(r->io, "PATH_INFO")) != NULL && *s == '/') {
+		if (sn == NULL)
+			sn = "";
+		if ((n = strlen(sn)) > HS_MAX_URL_PREFIX_LEN ||
+		    !hs_path_prefix_ok(sn, n) || n + strlen(s) >=
+		    sizeof(r->path))
+			return;
+		if (cfg_prefix == NULL)
+			memcpy(r->prefix, sn, n + 1);
+		memcpy(r->path, sn, n);
+		memcpy(r->path + n, s, strlen(s) + 1);
+		r->route = r->path + n;
+		return;
+	}
+	if ((s = r->io->param(r->io, "DOCUMENT_URI")) != NULL && *s == '/') {
+		if (hs_strlcpy(r->path, s, sizeof(r->path)) != 0)
+			r->path[0] = '\0';
+	} else if ((s = r->io->param(r->io, "REQUEST_URI")) != NULL)
+		decode_uri(s, r->path, sizeof(r->path));
+	n = cfg_prefix != NULL ? strlen(cfg_prefix) : 0;
+	if (r->path[0] == '/' && strncmp(r->path, r->prefix, n) == 0 &&
+	    (r->path[n] == '/' || r->path[n] == '\0'))
+		r->route = r->path + n;
+}
+
+/* Appends t to the string of o bytes in buf, as much as fits. */
+static size_t
+append(char *buf, size_t o, size_t size, const char *t)
+{
+	while (*t != '\0' && o + 1 < size)
+		buf[o++] = *t++;
+	buf[o] = '\0';
+	return o;
+}
+
+/*
+ * Every value of a header the web server may pass once per line, joined
+ * as one list (RFC 9110 section 5.3) into buf of HS_MAX_FORWARDED_LEN + 2
+ * bytes; NULL when it is absent or blank, so that it says nothing.  A
+ * longer list is cut one byte over the limit, and proxy_client() reads
+ * none of it.
+ */
+static const char *
+header_list(struct req *r, const char *name, char *buf, size_t size)
+{
+	const char	*v;
+	size_t		 pos = 0, o = 0;
+	int		 first = 1;
+
+	buf[0] = '\0';
+	while (o + 1 < size && (v = r->io->param_next != NULL ?
+	    r->io->param_next(r->io, name, &pos) : first ?
+	    r->io->param(r->io, name) : NULL) != NULL) {
+		first = 0;
+		if (v[strspn(v, " \t")] == '\0')
+			continue;
+		if (o > 0)
+			o = append(buf, o, size, ", ");
+		o = append(buf, o, size, v);
+	}
+	return o > 0 ? buf : NULL;
+}
+
+/*
+ * REMOTE_ADDR, or from a trusted proxy the client its X-Forwarded-For
+ * and Forwarded headers name (proxy.c).
  */
 static void
 set_addr(struct req *r)
 {
 	const char	*ra = r->io->param(r->io, "REMOTE_ADDR");
-	const char	*xff, *last;
-	char		 hop[64];
-	unsigned char	 bin[16];
-	size_t		 len;
+	const char	*xff, *fwd;
+	char		 xbuf[HS_MAX_FORWARDED_LEN + 2];
+	char		 fbuf[HS_MAX_FORWARDED_LEN + 2];
+	int		 conflict;
 
-	hs_strlcpy(r->addr, ra ? ra : "", sizeof(r->addr));
-	if (ra == NULL || !trusted_proxy(r->w->cfg->trusted_proxies, ra))
+	if (ra == NULL || r->w->cfg->proxies == NULL ||
+	    !hs_scope_has_ip(r->w->cfg->proxies, ra)) {
+		hs_strlcpy(r->addr, ra ? ra : "", sizeof(r->addr));
 		return;
-	if ((xff = r->io->param(r->io, "HTTP_X_FORWARDED_FOR")) == NULL)
-		return;
-	last = strrchr(xff, ',');
-	last = last ? last + 1 : xff;
-	while (isspace((unsigned char)*last))
-		last++;
-	len = strcspn(last, " \t");
-	if (len == 0 || len >= sizeof(hop))
-		return;
-	memcpy(hop, last, len);
-	hop[len] = '\0';
-	if (inet_pton(AF_INET, hop, bin) == 1 ||
-	    inet_pton(AF_INET6, hop, bin) == 1)
-		hs_strlcpy(r->addr, hop, sizeof(r->addr));
+	}
+	xff = header_list(r, "HTTP_X_FORWARDED_FOR", xbuf, sizeof(xbuf));
+	fwd = header_list(r, "HTTP_FORWARDED", fbuf, sizeof(fbuf));
+	proxy_client(r->w->cfg->proxies, ra, xff, fwd, r->addr,
+	    sizeof(r->addr), &conflict);
+	if (conflict)
+		hs_log(HS_LOG_INFO, "forwarded_conflict", "trace=%s peer=%s "
+		    "detail=\"X-Forwarded-For and Forwarded name different "
+		    "clients; the peer is the client\"", r->trace, r->addr);
 }
 
 void
@@ -438,6 +479,7 @@ page_args(struct req *r, struct page *pg, const char *after_msg)
 
 	memset(pg, 0, sizeof(*pg));
 	pg->limit = cfg->page_default;
+	pg->prefix = r->prefix;
 	if (strlen(r->query) > HS_MAX_QUERY_LEN)
 		hs_errors_add(errors, "$", "the query string is too long");
 	if ((got = query_get(r->query, "limit", lim, sizeof(lim))) != 0 &&
@@ -468,7 +510,7 @@ page_args(struct req *r, struct page *pg, const char *after_msg)
 /*
  * How many of the rows fetched for pg belong to the page (column 0 holds
  * their ids); when there are more, pg->link gets the Link header of the
- * next page of route (below /api/v1).
+ * next page of route (below /api/v1, under the request's prefix).
  */
 int
 page_rows(struct page *pg, const char *route, const PGresult *res)
@@ -478,8 +520,9 @@ page_rows(struct page *pg, const char *route, const PGresult *res)
 	if (n <= pg->limit)
 		return n;
 	n = (int)pg->limit;
-	snprintf(pg->link, sizeof(pg->link), "Link: </api/v1%s?limit=%lld&"
-	    "after=%s>; rel=\"next\"\r\n", route, pg->limit,
+	snprintf(pg->link, sizeof(pg->link), "Link: <%s/api/v1%s?limit=%lld&"
+	    "after=%s>; rel=\"next\"\r\n", pg->prefix ? pg->prefix : "",
+	    route, pg->limit,
 	    PQgetvalue(res, n - 1, 0));
 	return n;
 }

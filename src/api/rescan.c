@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Re-scans of durable host records: POST and GET /HostScanJob/ByHostId/{id},
  * POST /HostScanJob/ByHostIdMultiple, and POST /HostScanJob/{id} ("scan a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the scans found: scanned host records with their scan log, the
  * Trust of a discovered key, users (by id, all, or by SID), groups, and

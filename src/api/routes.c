@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The route table: which handler answers which method and path, and who
  * may call it; route() matches, authenticates and dispatches.
@@ -204,7 +205,7 @@ route(struct req *r)
 	char			 arg[ROUTE_ARG_MAX];
 	int			 allowed;
 
-	found = route_find(r->method, r->path, arg, &allowed);
+	found = route_find(r->method, r->route, arg, &allowed);
 	if (allowed == 0) {
 		reply_problem(r, API_NOT_FOUND, "no such route", NULL);
 		return;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The responder as a process: the supervisor and its workers on one
  * listening socket, plain CGI, the listening sockets, and serve(), one
@@ -118,6 +119,22 @@ worker_free(struct worker *w)
 }
 
 /*
+ * ppoll() runs a pending handler only when it has to wait: under constant
+ * load the socket is readable at every call, and a SIGTERM that came while
+ * a request was served would stay pending until the grace period ran out
+ * and the supervisor's SIGKILL cut the request then being served.
+ */
+static void
+take_pending(const sigset_t *set)
+{
+	struct timespec	 now = { 0, 0 };
+	int		 sig;
+
+	while ((sig = sigtimedwait(set, NULL, &now)) > 0)
+		on_signal(sig);
+}
+
+/*
  * One worker: wait for a connection with SIGTERM and SIGHUP unblocked,
  * serve it with them blocked, so a SIGTERM always lets the current
  * request finish.  The listening socket is non-blocking: of the workers
@@ -160,6 +177,7 @@ worker_loop(const struct hs_config *cfg, int fd)
 		pfd.events = POLLIN;
 		pfd.revents = 0;
 		rc = ppoll(&pfd, 1, &tick, &orig);
+		take_pending(&block);
 		if (rc <= 0 || got_term)
 			continue;
 		rc = FCGX_Accept_r(&fr);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Interactive sign-in, as the product does it: POST /signinBody checks a
  * login and password and answers a short-lived pre-MFA token; POST
@@ -678,11 +679,22 @@ h_user_token(struct req *r, const char *id)
 {
 	PGresult	*res = NULL, *ses = NULL;
 	const char	*sub = r->claims.sub, *p[2];
-	char		 sid[HS_UUID_LEN + 1];
 	enum db_err	 err;
 
 	if (!keys_ready(r, 0))
 		goto out;
+	/*
+	 * Only a sign-in's token is renewed.  A token from hostscanctl token
+	 * issue carries the roles its issuer chose; renewing it as the user
+	 * its sub names would turn a leaked App token into that user's Admin.
+	 */
+	if (r->claims.sid == NULL) {
+		log_outcome(r, "refresh", sub, "fail", "not_a_session", 0, 0,
+		    NULL, NULL);
+		reply_problem(r, API_FORBIDDEN, "this token cannot be renewed: "
+		    "it is not a sign-in session token", NULL);
+		goto out;
+	}
 	if ((res = db_exec(r->w, ST_SIGNIN_USER, 1, &sub, &err)) == NULL) {
 		reply_db_error(r, err);
 		goto out;
@@ -694,17 +706,9 @@ h_user_token(struct req *r, const char *id)
 		    "its subject is not an enabled user", NULL);
 		goto out;
 	}
-	if (r->claims.sid == NULL) {
-		hs_uuid_random(sid);
-		p[0] = sid;
-		p[1] = sub;
-		ses = db_exec(r->w, ST_SESSION_START, 2, p, &err);
-	} else {
-		p[0] = r->claims.sid;
-		p[1] = sub;
-		ses = db_exec(r->w, ST_SESSION_LIVE, 2, p, &err);
-	}
-	if (ses == NULL) {
+	p[0] = r->claims.sid;
+	p[1] = sub;
+	if ((ses = db_exec(r->w, ST_SESSION_LIVE, 2, p, &err)) == NULL) {
 		reply_db_error(r, err);
 		goto out;
 	}
@@ -716,10 +720,7 @@ h_user_token(struct req *r, const char *id)
 		reply_problem(r, API_UNAUTHORIZED, "invalid token", NULL);
 		goto out;
 	}
-	if (r->claims.sid == NULL)
-		session_prune(r);
-	session_reply(r, "refresh", sub, PQgetvalue(res, 0, 0),
-	    r->claims.sid != NULL ? r->claims.sid : sid,
+	session_reply(r, "refresh", sub, PQgetvalue(res, 0, 0), r->claims.sid,
 	    strtoll(PQgetvalue(ses, 0, 0), NULL, 10), "renewed");
 out:
 	PQclear(ses);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* GET /Health and GET /Version: what load balancers probe, without a token. */
 #include "config.h"
 #include "api.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* base64url without padding (RFC 4648 section 5), strict on decode. */
 #include <stddef.h>
 

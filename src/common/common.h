@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the responder, the scheduler and the CLI share: configuration,
  * logging, numbers, UTF-8 and time, base64url, PASETO/PASERK tokens,
@@ -123,7 +124,9 @@ struct hs_config {
 	char	*token_audience;	/* NULL: not set, not checked */
 	char	*listen;		/* "unix:/path" or "host:port" */
 	char	*listen_group;		/* group of the UNIX socket, or NULL */
-	char	*trusted_proxies;	/* comma-separated addresses, or NULL */
+	char	*trusted_proxies;	/* addresses and CIDR blocks, or NULL */
+	char	*url_prefix;		/* the API's path prefix; "" the root,
+					   NULL: the web server's SCRIPT_NAME */
 	long	 listen_mode;		/* UNIX socket mode, default 0660 */
 	long	 workers;
 	long	 max_body_bytes;
@@ -154,6 +157,8 @@ struct hs_config {
 	long	 signin_session_max;	/* seconds from the sign-in */
 	long	 signin_max_failures;
 	long	 signin_lockout;
+	/* what hs_config_check derives from the rows above */
+	struct hs_scope *proxies;	/* trusted_proxies parsed, or NULL */
 };
 
 /*
@@ -200,6 +205,19 @@ int	 hs_config_set(struct hs_config *c, const char *key, const char *val,
 int	 hs_config_load(struct hs_config *c, const char *path, int required,
 	    char *err, size_t errlen);
 void	 hs_config_free(struct hs_config *c);
+/*
+ * What a row cannot check alone (hs_config_load calls it; whoever sets
+ * fields by hand calls it after): url_prefix is a path prefix, written
+ * without its trailing slashes ("/" becomes "", the root); trusted_proxies
+ * parses as addresses and CIDR blocks into proxies.  0, or -1 with err.
+ */
+int	 hs_config_check(struct hs_config *c, char *err, size_t errlen);
+/*
+ * The len bytes at s form a path prefix hostscan can route below and
+ * write into a Link header: "", or segments of letters, digits and
+ * -._~!$&()*+,;= each after a '/', none empty, "." or "..".
+ */
+int	 hs_path_prefix_ok(const char *s, size_t len);
 
 /* ---- b64.c: base64url without padding (RFC 4648 section 5) ---- */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* hostscan.conf: the table of its keys, and the parser that reads them. */
 #include <ctype.h>
 #include <errno.h>
@@ -68,6 +69,7 @@ const struct hs_config_key hs_config_keys[] = {
 	NUM("shutdown_grace_seconds", shutdown_grace, HS_DEFAULT_SHUTDOWN_GRACE,
 	    0, HS_MAX_SHUTDOWN_GRACE),
 	STR("trusted_proxies", trusted_proxies, NULL),
+	STR("url_prefix", url_prefix, NULL),
 	BOOL("log_requests", log_requests, 1),
 	LEVEL("log_level", log_level, HS_LOG_INFO),
 	NUM("sched_workers", sched_workers, HS_DEFAULT_SCHED_WORKERS, 1,
@@ -322,6 +324,10 @@ hs_config_load(struct hs_config *c, const char *path, int required,
 		    c->page_default, c->page_max);
 		goto out;
 	}
+	if (hs_config_check(c, msg, sizeof(msg)) == -1) {
+		snprintf(err, errlen, "%s: %s", path ? path : "config", msg);
+		goto out;
+	}
 	rc = 0;
 out:
 	if (f != NULL)
@@ -343,4 +349,80 @@ hs_config_free(struct hs_config *c)
 		}
 	free(c->path);
 	c->path = NULL;
+	if (c->proxies != NULL)
+		hs_scope_free(c->proxies);
+	free(c->proxies);
+	c->proxies = NULL;
+}
+
+int
+hs_path_prefix_ok(const char *s, size_t len)
+{
+	size_t	 i, seg = 0;
+
+	if (len == 0)
+		return 1;
+	if (s[0] != '/')
+		return 0;
+	for (i = 1; i <= len; i++) {
+		if (i == len || s[i] == '/') {
+			if (i - seg == 1 || (i - seg == 2 && s[seg + 1] == '.') ||
+			    (i - seg == 3 && s[seg + 1] == '.' &&
+			    s[seg + 2] == '.'))
+				return 0;
+			seg = i;
+		} else if (!isalnum((unsigned char)s[i]) &&
+		    strchr("-._~!$&()*+,;=", s[i]) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+int
+hs_config_check(struct hs_config *c, char *err, size_t errlen)
+{
+	struct hs_scope	*sc = NULL;
+	char		 why[256];
+	size_t		 len, i;
+
+	if (c->url_prefix != NULL) {
+		len = strlen(c->url_prefix);
+		while (len > 0 && c->url_prefix[len - 1] == '/')
+			len--;
+		if (c->url_prefix[0] != '/' || len > HS_MAX_URL_PREFIX_LEN ||
+		    !hs_path_prefix_ok(c->url_prefix, len)) {
+			snprintf(err, errlen, "url_prefix: \"%.64s\" is not a "
+			    "path prefix such as /hostscan (at most %d bytes of "
+			    "letters, digits and -._~!$&()*+,;=, no empty, . or "
+			    ".. segment)", c->url_prefix, HS_MAX_URL_PREFIX_LEN);
+			return -1;
+		}
+		c->url_prefix[len] = '\0';
+	}
+	if (c->proxies != NULL)
+		hs_scope_free(c->proxies);
+	free(c->proxies);
+	c->proxies = NULL;
+	if (c->trusted_proxies == NULL || c->trusted_proxies[0] == '\0')
+		return 0;
+	sc = hs_xmalloc(sizeof(*sc));
+	if (hs_scope_parse(c->trusted_proxies, sc, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "trusted_proxies: %s", why);
+		free(sc);
+		return -1;
+	}
+	/* Trusting a name would mean resolving it; trusting any, spoofing. */
+	for (i = 0; i < sc->n; i++)
+		if (sc->e[i].kind != HS_SCOPE_NET4 &&
+		    sc->e[i].kind != HS_SCOPE_NET6)
+			break;
+	if (sc->any || i < sc->n) {
+		snprintf(err, errlen, "trusted_proxies: \"%.64s\" is not an "
+		    "address or a CIDR block", sc->any ? "any" : sc->e[i].name);
+		hs_scope_free(sc);
+		free(sc);
+		return -1;
+	}
+	c->proxies = sc;
+	return 0;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Every limit hostscan enforces, defaulted in one place.  The ones marked
  * "config" can be overridden in hostscan.conf (see hostscan.conf(5) and
@@ -143,6 +144,15 @@
 /* Verified tokens each responder worker remembers (src/api/auth.c). */
 #define HS_AUTH_CACHE_SLOTS		64
 #define HS_MAX_PATH_LEN			1024
+/* config: url_prefix, the path the API is served under (/hostscan). */
+#define HS_MAX_URL_PREFIX_LEN		256
+/*
+ * X-Forwarded-For and Forwarded behind trusted_proxies: the bytes of one
+ * header, its lines joined (a longer one names no one but the peer), and
+ * the hops walked from the right (the walk stops at the last).
+ */
+#define HS_MAX_FORWARDED_LEN		4096
+#define HS_MAX_FORWARDED_HOPS		16
 /*
  * hostscanctl import-csv.  A field holds HS_MAX_FIELD_LEN characters of up
  * to 4 bytes; a row five such fields plus ignored columns.  The file itself

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The keyring: the public keys tokens may be signed with, reread on change. */
 #include <sys/stat.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Logging: one key=value line per event on stderr, outside values quoted. */
 #include <stdarg.h>
 #include <stdio.h>

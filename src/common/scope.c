@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Credential scope: where a credential may be used (CIDR blocks, DNS-name patterns, or any). */
 #include <sys/socket.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Credential secrets are sealed with crypto_secretbox under a master key
  * that lives in a file, never in the database: a dump or a replica of the

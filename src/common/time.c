@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* RFC 3339 date-times to and from Unix seconds, without time zone files. */
 #include <stdint.h>
 

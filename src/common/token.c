@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* PASETO v4.public tokens and PASERK k4 keys: sign, verify, check claims. */
 #include <sys/stat.h>
 

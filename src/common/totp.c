@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * TOTP (RFC 6238) for sign-in: a thin layer over liboath, so that the
  * HMAC and truncation are a packaged library's and hostscan only fixes

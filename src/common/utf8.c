@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* UTF-8: one decoder, and what each kind of caller makes of malformed text. */
 #include <stdint.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Numbers and strings: range-checked parsing, bounded copies, files, uuids. */
 #include <sys/stat.h>
 

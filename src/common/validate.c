@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* HostScanJobRequest validation: one table of fields and their pure checks. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -365,8 +366,9 @@ enum {
 #define SIZE(m)		sizeof(((struct hs_host_req *)0)->m)
 
 /*
- * HostScanJobRequest (api.md).  POST and ValidateImportedCSV both come
- * through hs_validate_hosts, so a field rule lives here and nowhere else.
+ * HostScanJobRequest (docs/openapi.yaml).  POST and ValidateImportedCSV
+ * both come through hs_validate_hosts, so a field rule lives here and
+ * nowhere else.
  */
 static const struct field fields[F__N] = {
 	[F_DNS] = { "dnsHostName", T_STR, MSG_STRING, 0, norm_dns,

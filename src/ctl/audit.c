@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* audit: reads the credential audit trail (sql/008), one line per use or refusal. */
 #include <getopt.h>
 #include <stdio.h>

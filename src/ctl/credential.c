@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * credential add | list | scope | rm: the service accounts scans log in
  * with, and where each may be used.  The secret comes from stdin only,

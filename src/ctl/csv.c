@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * RFC 4180 records from a buffer in memory: the parser of import-csv.
  * Pure (no I/O, no globals), so t/unit/test-csv.c and t/fuzz/fuzz-csv.c

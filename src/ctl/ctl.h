@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* hostscanctl: the operator CLI.  One file per group of commands. */
 #ifndef HS_CTL_H
 #define HS_CTL_H

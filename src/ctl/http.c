@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The one HTTP call hostscanctl makes: a JSON POST to the API through
  * libcurl, for import-csv.  The token travels only in the Authorization

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: ISC */
 /*
- * import-csv: the product's CSV of hosts (api.md, "CSV import") checked
+ * import-csv: the product's CSV of hosts (README, "CSV import") checked
  * by POST /HostScanJob/ValidateImportedCSV and its valid rows queued by
  * one POST /HostScanJob, both through the API as any client would, so
  * the rules, the audit trail (createdBy) and the limits are the API's.
@@ -26,7 +27,7 @@
 #define IMPORT_POST_ATTEMPTS	3	/* tries of the one POST when no answer came */
 
 /*
- * The columns (api.md), their request fields and the verdict of
+ * The columns (README, "CSV import"), their request fields and the verdict of
  * ValidateImportedCSV about each (NULL: it reports in "errors" only).
  */
 static const struct column {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * keygen, token issue, token revoke, masterkey new: the keys of the
  * service and the tokens they sign.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The output of every list command: a table for people, or JSON with --json. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* hostscanctl: the command table, usage, errors and the database helpers. */
 #include "config.h"
 

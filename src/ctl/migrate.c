@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * migrate: applies sql/NNN_*.sql in number order, each once, each in its
  * own transaction together with its row in schema_migration.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * session list | revoke: the sign-in sessions of /signin2fa (sql/009).
  * Revoking a session ends every token minted for it, renewals included:

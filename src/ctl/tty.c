@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Secrets typed at a terminal: a prompt on stderr, echo off while they are
  * read, and the terminal restored even when a signal ends the program in

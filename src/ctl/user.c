@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * user add | passwd | totp | enable | disable | unlock | list, and user
  * totpkey new: the people who sign in through /signinBody and /signin2fa.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * job watch: follows the hosts of one job until every one of them has
  * ended.  On a terminal the table is redrawn in place under a progress

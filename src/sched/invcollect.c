@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The inventory collection: inventory.sh (as inv_script) run over one SSH
  * channel, every wait bounded by the host's deadline, the step timeout and

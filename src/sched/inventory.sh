@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # hostscand's inventory script: what it runs on a scanned host, read-only.
 #
 # invcollect.c feeds it on stdin to "sh -s" over one SSH channel, so the

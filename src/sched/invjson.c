@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The inventory as the JSON arrays store.c hands to jsonb_to_recordset,
  * written straight into one buffer per table: no object tree, linear in

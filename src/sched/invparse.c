@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The inventory script's output to struct inventory, the plumbing: the
  * section frames, the memory account and string arena, keyed hash tables

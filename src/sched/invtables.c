@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The tables of the inventory from their sections: os-release, uname,
  * hostname, users, groups and memberships, shadow dates, systemd units

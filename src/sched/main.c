@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* hostscand: its command line and configuration, then the queue to SIGTERM. */
 #include <sys/resource.h>
 

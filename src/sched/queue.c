@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The claimer, the worker threads, the housekeeper (heartbeat, reaper,
  * cancellations) and the watchdog (deadlines, stops) of hostscand.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One host's scan: resolve, connect, handshake, trust, login, inventory,
  * each step bounded by the host's deadline and the slot's stop flag.
@@ -847,7 +848,7 @@ action_name(int action)
 
 /*
  * Returns 1 to go on to the login, 0 to stop; decided before the secret
- * is read from the database (design.md, step 4).  What a caller may send
+ * is read from the database (login()).  What a caller may send
  * never widens trust: a pinned key (this record's, or another record's
  * seen at this endpoint) is the only expected key, whatever the request's
  * trustedThumbprint says; only PUT .../Trust replaces it.  On a mismatch,

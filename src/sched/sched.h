@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * hostscand: claims queued hosts from PostgreSQL, scans them over SSH
  * with a pool of threads (one libssh session per thread, never shared)

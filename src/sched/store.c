@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* hostscand's SQL: every statement, the connection pool, claims, results. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -11,8 +13,9 @@
 
 /*
  * Every SQL statement hostscand runs, prepared once per connection.  The
- * queue statements follow design.md: one-statement claim with SKIP
- * LOCKED, leases and completion fenced on (id, attempt, locked_by).
+ * queue statements (docs/architecture.md, section 3): one-statement claim
+ * with SKIP LOCKED, leases and completion fenced on (id, attempt,
+ * locked_by).
  */
 enum st {
 	ST_CLAIM, ST_HEARTBEAT, ST_REAP, ST_CANCELLED, ST_RELEASE_ONE,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer driver for the CSV parser of hostscanctl import-csv: the bytes
  * are a file, read record by record as import-csv reads it.  Build

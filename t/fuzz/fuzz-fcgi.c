@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer driver for what the responder does with a FastCGI request's
  * parameters and body: serve() (req_init, routing, authentication, the
@@ -9,9 +10,11 @@
  * pair with an empty name and value (two zero bytes), then the body.  A
  * block without that end makes the whole input params and the body empty.
  * Params are looked up as libfcgi's FCGX_GetParam does ("NAME=VALUE" C
- * strings, first match wins).  REMOTE_ADDR is not the caller's to choose
- * (nginx sets it from the socket): flag 0x20 makes it a trusted proxy,
- * which lets X-Forwarded-For count, else it is a plain client address.
+ * strings, first match wins; param_next sees each of a name, as nginx
+ * before 1.23 passes a header per line).  REMOTE_ADDR is not the caller's
+ * to choose (nginx sets it from the socket): flag 0x20 makes it a trusted
+ * proxy, which lets X-Forwarded-For and Forwarded count, else it is a
+ * plain client address.
  *
  * Params may name tokens the fuzzer cannot forge: "@A@", "@P@", "@U@" and
  * "@M@" in a value become an Admin, App, User-only and pre-MFA token
@@ -125,7 +128,9 @@ setup(void)
 	fx.kr.n = 2;
 	hs_config_defaults(&fx.cfg);
 	fx.cfg.max_body_bytes = MAX_BODY;
-	fx.cfg.trusted_proxies = hs_strdup(PROXY_ADDR ", ::1");
+	fx.cfg.trusted_proxies = hs_strdup(PROXY_ADDR ", ::1, 10.0.0.0/8");
+	if (hs_config_check(&fx.cfg, err, sizeof(err)) != 0)
+		abort();
 	if (snprintf(fx.dir, sizeof(fx.dir), "%s/fuzz-fcgi.XXXXXX",
 	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp") >= (int)sizeof(fx.dir) ||
 	    mkdtemp(fx.dir) == NULL)
@@ -267,6 +272,21 @@ fz_param(struct io *io, const char *name)
 	for (i = 0; i < rq.nenv; i++)
 		if (strncmp(name, rq.env[i], len) == 0 && rq.env[i][len] == '=')
 			return rq.env[i] + len + 1;
+	return NULL;
+}
+
+/* Each param of a name in turn, as io.c's fcgi_param_next walks envp. */
+static const char *
+fz_param_next(struct io *io, const char *name, size_t *pos)
+{
+	size_t	 len = strlen(name);
+
+	while (*pos < rq.nenv) {
+		const char	*e = rq.env[(*pos)++];
+
+		if (strncmp(name, e, len) == 0 && e[len] == '=')
+			return e + len + 1;
+	}
 	return NULL;
 }
 
@@ -562,6 +582,7 @@ serve_once(struct worker *w)
 	struct io	 io;
 
 	io.param = fz_param;
+	io.param_next = fz_param_next;
 	io.read = fz_read;
 	io.write = fz_write;
 	io.ctx = NULL;

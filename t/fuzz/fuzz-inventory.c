@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer driver for hostscand's inventory parser: the bytes are what a
  * target printed for the inventory script (framed with the marker below),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer driver for the token verifier (src/common/token.c) against a
  * fixed keyring.  Random bytes never carry a valid Ed25519 signature, so

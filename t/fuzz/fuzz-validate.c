@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer driver for the HostScanJobRequest table: the bytes are a
  * request body, parsed exactly as POST /HostScanJob parses it.  Build

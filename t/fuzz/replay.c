@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The main() of a fuzz driver built without libFuzzer: runs the driver's
  * LLVMFuzzerTestOneInput once on every file of its seed corpus (or on the

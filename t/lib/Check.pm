@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 package Check;
 
 # Checks several integration tests share, beyond HS.pm: what a service

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 package HS;
 
 # The integration tests' view of the running stack that scripts/test
@@ -126,8 +127,10 @@ sub api {
 			$h{$k} = $o{headers}{$k};
 		}
 	}
+	# from => '127.0.0.2': the local address the request comes from.
 	my $ua = HTTP::Tiny->new(timeout => $o{timeout} // 60,
-	    keep_alive => 0, agent => 'hostscan-tests/1');
+	    keep_alive => 0, agent => 'hostscan-tests/1',
+	    $o{from} ? (local_address => $o{from}) : ());
 	my $res = $ua->request($method, $base . $path, \%req);
 	my %headers = map { lc($_) => $res->{headers}{$_} }
 	    keys %{$res->{headers} // {}};
@@ -669,13 +672,17 @@ sub stop_responder {
 }
 
 # A private nginx in front of $socket, in the foreground: the prefix is
-# written by scripts/nginx-site, as for scripts/test's own nginx.
+# written by scripts/nginx-site, as for scripts/test's own nginx
+# (url_prefix => '/p' moves the site under /p; include => FILE adds more
+# to its http block).
 sub nginx_for_socket {
 	my ($socket, %o) = @_;
 	my $prefix = scratch_dir() . "/nginx-$$-" . ++$serial;
 	my $port = $o{port} // free_port();
 	my @extra = defined $o{params_extra} ?
 	    ('--params-extra', $o{params_extra}) : ();
+	push @extra, '--url-prefix', $o{url_prefix} if defined $o{url_prefix};
+	push @extra, '--include', $o{include} if defined $o{include};
 	my ($rc, $out, $err) = run_cmd([env_required('HOSTSCAN_SRCDIR')
 	    . '/scripts/nginx-site', $prefix, $port, $socket, '--foreground',
 	    '--workers', 1, '--log-level', 'info', @extra]);

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 package SSHD;
 
 # Real OpenSSH sshd targets for the scanner tests, on loopback addresses

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Test tool, not installed: signs a payload exactly as given so that the
  * integration tests can craft expired, not-yet-valid, wrong-kid and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* A minimal TAP producer for the C unit tests. */
 #ifndef HS_TAP_H
 #define HS_TAP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of src/api/routes.c: which handler every method and path
  * reaches, who may call it, the 405's Allow list; and the {sid} segment

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of src/common/config.c: every row's default, bounds and
  * messages, the file parser, and that hostscan.conf(5) and the example
@@ -373,10 +374,75 @@ manpage(void)
 	free(text);
 }
 
+/*
+ * What hs_config_check adds to the rows: url_prefix a path prefix (its
+ * trailing slashes dropped), trusted_proxies addresses and CIDR blocks.
+ */
+static const struct {
+	const char	*text;
+	int		 rc;
+	const char	*want;	/* url_prefix after loading, or the message */
+} checks[] = {
+	{ "url_prefix = /hostscan\n", 0, "/hostscan" },
+	{ "url_prefix = /hostscan///\n", 0, "/hostscan" },
+	{ "url_prefix = /a/b-c_d.e~f\n", 0, "/a/b-c_d.e~f" },
+	{ "url_prefix = /\n", 0, "" },
+	{ "url_prefix = hostscan\n", -1, ": url_prefix: \"hostscan\" is not" },
+	{ "url_prefix = /a//b\n", -1, ": url_prefix: \"/a//b\" is not" },
+	{ "url_prefix = /a/../b\n", -1, ": url_prefix: \"/a/../b\" is not" },
+	{ "url_prefix = /a/./b\n", -1, ": url_prefix: \"/a/./b\" is not" },
+	{ "url_prefix = /a b\n", -1, ": url_prefix: \"/a b\" is not" },
+	{ "url_prefix = /a>b\n", -1, ": url_prefix: \"/a>b\" is not" },
+	{ "url_prefix = /a%2fb\n", -1, ": url_prefix: \"/a%2fb\" is not" },
+	{ "url_prefix = /a?b\n", -1, ": url_prefix: \"/a?b\" is not" },
+	{ "trusted_proxies = 127.0.0.1, 10.0.0.0/8, 2001:db8::/32\n", 0, NULL },
+	{ "trusted_proxies = proxy.example\n", -1,
+	    ": trusted_proxies: \"proxy.example\" is not an address or a "
+	    "CIDR block" },
+	{ "trusted_proxies = any\n", -1,
+	    ": trusted_proxies: \"any\" is not an address or a CIDR block" },
+	{ "trusted_proxies = 10.0.0.1/8\n", -1,
+	    ": trusted_proxies: entry 1 \"10.0.0.1/8\": has address bits set "
+	    "beyond its prefix length" },
+	{ "trusted_proxies = 127.0.0.1,,::1\n", -1,
+	    ": trusted_proxies: entry 2 \"\": empty entry" },
+};
+
+static void
+check(void)
+{
+	struct hs_config c;
+	char		 err[512];
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		err[0] = '\0';
+		rc = load(&c, checks[i].text, err, sizeof(err));
+		is_int(rc, checks[i].rc, "check %zu: \"%.*s\" %s", i,
+		    (int)strcspn(checks[i].text, "\n"), checks[i].text,
+		    checks[i].rc == 0 ? "loads" : "is refused");
+		if (rc == 0 && checks[i].want != NULL)
+			is_str(c.url_prefix, checks[i].want, "... url_prefix");
+		else if (rc == 0)
+			ok(c.proxies != NULL && c.proxies->n == 3 &&
+			    hs_scope_has_ip(c.proxies, "10.9.8.7") &&
+			    hs_scope_has_ip(c.proxies, "2001:db8::5") &&
+			    !hs_scope_has_ip(c.proxies, "127.0.0.2"),
+			    "... three entries, CIDR blocks matching");
+		else
+			ok(strncmp(err, checks[i].want,
+			    strlen(checks[i].want)) == 0,
+			    "... \"%s\" (got \"%s\")", checks[i].want, err);
+		hs_config_free(&c);
+	}
+}
+
 int
 main(void)
 {
 	rows();
+	check();
 	files();
 	example();
 	manpage();

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The RFC 4180 parser of hostscanctl import-csv (src/ctl/csv.c): quoting,
  * line ends, the numbers it gives rows, and every error with its row.

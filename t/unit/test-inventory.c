@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * hostscand's inventory parser and encoder (src/sched/inv*.c) on
  * transcripts a hostile target could send: every bound fails the parse

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of src/ctl/list.c, the one printer of hostscanctl's list
  * commands, on results built in memory (libpq's PQsetvalue): widths in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests of src/common/scope.c: parsing, canonical form and matching. */
 #include <sys/socket.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Master key file and credential sealing: round trip, tampering, key
  * rotation keeping old boxes readable, and the files a load must refuse.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* RFC 3339 parsing and formatting without the TZ environment. */
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The token layer: base64url, the official PASETO v4 and PASERK k4
  * vectors, then hostscan's claim rules with an injected clock and the

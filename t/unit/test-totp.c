@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * TOTP through liboath: the RFC 6238 appendix B vectors (SHA-1; six digits
  * are the last six of the eight printed there), the one step of skew on

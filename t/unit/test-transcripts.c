@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * hostscand's inventory parser and encoder on what targets really print
  * (t/data/inventory-*.txt, t/data/README says where each comes from):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests of src/common/utf8.c (and hs_hexval): one line per case. */
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The HostScanJobRequest validation: every pure check, every field rule
  * with its exact error key and message, and the body as a whole, each a
