@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # A failover of a real HA pair (Patroni with etcd, two PostgreSQL nodes,
 # synchronous replication) under load: the responder and the scheduler,
 # given both nodes in a multi-host conninfo, find the new primary by

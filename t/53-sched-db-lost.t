@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: ISC
 # hostscand when every one of its database sessions is cut, while idle and
 # under running scans (pg_terminate_backend: what a failover does to it,
 # without the second node t/52-failover.t has): no host is failed by it,

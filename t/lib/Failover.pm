@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 package Failover;
 
 # The failover scenario t/52-failover.t and bench/failover share.  On a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 package HAPair;
 
 # A PostgreSQL high-availability pair on this machine, as an operator
