@@ -23,20 +23,23 @@ db_close(struct worker *w)
 static int
 db_connect(struct worker *w)
 {
-	const char	*keys[] = { "dbname", "connect_timeout",
-	    "application_name", "fallback_application_name", NULL };
-	const char	*vals[5];
+	/*
+	 * dbname last, expanded: what api_database sets (a connect_timeout,
+	 * a list of hosts, target_session_attrs) wins over our defaults, as
+	 * in hostscanctl and hostscand.
+	 */
+	const char	*keys[] = { "connect_timeout", "application_name",
+	    "dbname", NULL };
+	const char	*vals[4];
 	char		 timeout[16], qerr[512];
 	PGresult	*res;
 	size_t		 i;
 
 	snprintf(timeout, sizeof(timeout), "%ld", w->cfg->db_connect_timeout);
-	vals[0] = w->cfg->api_database ? w->cfg->api_database : "";
-	vals[1] = timeout;
-	vals[2] = "hostscan.fcgi";
-	vals[3] = "hostscan.fcgi";
-	vals[4] = NULL;
-	/* expand_dbname: the "dbname" value may be a whole conninfo. */
+	vals[0] = timeout;
+	vals[1] = "hostscan.fcgi";
+	vals[2] = w->cfg->api_database ? w->cfg->api_database : "";
+	vals[3] = NULL;
 	w->db = PQconnectdbParams(keys, vals, 1);
 	if (PQstatus(w->db) != CONNECTION_OK) {
 		hs_log(HS_LOG_WARN, "db_connect_failed", "error=%s",

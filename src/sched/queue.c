@@ -89,6 +89,18 @@ finish_job(const struct hsd_ctx *ctx, struct hsd_job *job,
 		    rc == 0 ? "yes" : "no");
 		return;
 	}
+	/*
+	 * Failed by the database, not by the host: the row stays Running
+	 * until its lease expires and the reaper queues it again (counting
+	 * the attempt, so a database that keeps failing ends the host).
+	 */
+	if (res->db_lost) {
+		atomic_fetch_add(&n_lost, 1);
+		hs_log(HS_LOG_WARN, "scan_abandoned", "host_scan_id=%s "
+		    "attempt=%d desc=%s", job->id, job->attempt,
+		    hs_logq(q1, sizeof(q1), res->desc));
+		return;
+	}
 	rc = db_finish(ctx->pool, ctx->opts, job, res);
 	if (rc == 1)
 		atomic_fetch_add(&n_done, 1);

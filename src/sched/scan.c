@@ -396,6 +396,7 @@ audit(struct scan *s, const char *event, const char *outcome,
 {
 	struct hsd_audit	 a;
 	char			 actor[HSD_INSTANCE_MAX + 16], q[256];
+	int			 rc;
 
 	snprintf(actor, sizeof(actor), "hostscand/%s",
 	    s->ctx->opts->instance);
@@ -411,12 +412,12 @@ audit(struct scan *s, const char *event, const char *outcome,
 	a.actor = actor;
 	a.outcome = outcome;
 	a.detail = detail;
-	if (db_audit(s->ctx->pool, &a) == 0)
+	if ((rc = db_audit(s->ctx->pool, &a)) == 0)
 		return 0;
 	hs_log(HS_LOG_ERROR, "audit_failed", "host_scan_id=%s event=%s "
 	    "outcome=%s detail=%s", s->res->id, event, outcome ? outcome : "-",
 	    hs_logq(q, sizeof(q), detail ? detail : ""));
-	return -1;
+	return rc;
 }
 
 /* A refusal: the scan fails with its reason, and the trail says why. */
@@ -1058,14 +1059,16 @@ login(struct scan *s)
 	int		 rc, methods;
 
 	memset(&cred, 0, sizeof(cred));
-	if (audit(s, "use", NULL, method, NULL) == -1) {
+	if ((rc = audit(s, "use", NULL, method, NULL)) != 0) {
 		fail(s, HS_FAILED, R_SYSTEM, "login", "the credential audit "
 		    "trail cannot be written: no credential was sent");
+		s->res->db_lost = rc == -2;
 		return -1;
 	}
-	if (db_credential(s->ctx->pool, s->ctx->mk, s->job->credential_id,
-	    &cred, err, sizeof(err)) == -1) {
+	if ((rc = db_credential(s->ctx->pool, s->ctx->mk,
+	    s->job->credential_id, &cred, err, sizeof(err))) != 0) {
 		fail(s, HS_FAILED, R_SYSTEM, "login", "credential: %s", err);
+		s->res->db_lost = rc == -2;
 		audit(s, "outcome", "error", method, s->res->desc);
 		return -1;
 	}
@@ -1199,10 +1202,11 @@ scan_host(const struct hsd_ctx *ctx, struct hsd_slot *slot,
 		goto out;
 	}
 	/* The host record says which key type to ask for. */
-	if (db_host_lookup(ctx->pool, job, res->address, &s.host) == -1) {
+	if ((rc = db_host_lookup(ctx->pool, job, res->address, &s.host)) != 0) {
 		slot_close_fd(slot);
 		fail(&s, HS_FAILED, R_SYSTEM, "connect",
 		    "database unavailable while reading the host record");
+		res->db_lost = rc == -2;
 		goto out;
 	}
 	if (s.host.id[0] != '\0')

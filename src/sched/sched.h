@@ -242,6 +242,8 @@ struct hsd_result {
 	char		*address;	/* the address we connected to */
 	struct inventory *inv;		/* NULL unless logged in */
 	struct hsd_log	 log;
+	int		 db_lost;	/* the database went away mid-scan:
+					   store nothing, the lease decides */
 };
 
 /* Credential as the scan uses it; secret is sodium_malloc'd. */
@@ -299,12 +301,17 @@ int	 db_cancelled(PGconn *, const struct hsd_opts *,
 int	 db_release_one(PGconn *, const struct hsd_opts *,
 	    const struct hsd_job *, const char *why);
 int	 db_release_all(PGconn *, const struct hsd_opts *);
-/* endpoint: "ip:port" connected to, for a key pinned on another record. */
+/*
+ * The scan's own reads and writes: 0, -1 on failure, -2 when no connection
+ * to a writable node was had or it was lost (a failover: the host's fault
+ * it is not).
+ * endpoint: "ip:port" connected to, for a key pinned on another record.
+ */
 int	 db_host_lookup(struct db_pool *, const struct hsd_job *,
 	    const char *endpoint, struct hsd_host *);
 int	 db_credential(struct db_pool *, const struct hs_master_keys *,
 	    const char *id, struct hsd_cred *, char *err, size_t errlen);
-/* Writes and commits one audit row; 0 when it is stored, else -1. */
+/* Writes and commits one audit row; 0 when it is stored. */
 int	 db_audit(struct db_pool *, const struct hsd_audit *);
 /*
  * Writes the outcome in one transaction; returns 1 when written, 0 when

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -303,8 +304,12 @@ notice_quiet(void *arg, const char *msg)
 PGconn *
 db_connect(const struct hsd_opts *o, const char *purpose)
 {
-	const char	*keys[] = { "dbname", "connect_timeout",
-	    "application_name", NULL };
+	/*
+	 * dbname last, expanded: what sched_database sets (a connect_timeout,
+	 * a list of hosts, target_session_attrs) wins over our defaults.
+	 */
+	const char	*keys[] = { "connect_timeout", "application_name",
+	    "dbname", NULL };
 	const char	*vals[4];
 	char		 timeout[16], app[64], q[512];
 	PGconn		*c;
@@ -313,9 +318,9 @@ db_connect(const struct hsd_opts *o, const char *purpose)
 
 	snprintf(timeout, sizeof(timeout), "%d", o->connect_timeout);
 	snprintf(app, sizeof(app), "hostscand/%s", purpose);
-	vals[0] = o->conninfo;
-	vals[1] = timeout;
-	vals[2] = app;
+	vals[0] = timeout;
+	vals[1] = app;
+	vals[2] = o->conninfo;
 	vals[3] = NULL;
 	c = PQconnectdbParams(keys, vals, 1);
 	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
@@ -417,11 +422,12 @@ db_acquire(struct db_pool *p)
 void
 db_release(struct db_pool *p, PGconn *c)
 {
-	int	 i;
+	int	 i, lost = 0;
 
 	pthread_mutex_lock(&p->mu);
 	for (i = 0; i < p->n; i++)
 		if (p->conns[i] == c && p->busy[i]) {
+			lost = PQstatus(c) != CONNECTION_OK;
 			/* A connection left inside a transaction is useless. */
 			if (PQtransactionStatus(c) != PQTRANS_IDLE) {
 				PQfinish(c);
@@ -429,6 +435,16 @@ db_release(struct db_pool *p, PGconn *c)
 			}
 			p->busy[i] = 0;
 			break;
+		}
+	/*
+	 * The idle ones reached the same server: after a failover they still
+	 * look connected, and the next statement on each would fail.  Closed,
+	 * they reconnect on demand to the node that now accepts writes.
+	 */
+	for (i = 0; lost && i < p->n; i++)
+		if (!p->busy[i] && p->conns[i] != NULL) {
+			PQfinish(p->conns[i]);
+			p->conns[i] = NULL;
 		}
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
@@ -762,7 +778,7 @@ db_host_lookup(struct db_pool *p, const struct hsd_job *j,
 	memset(h, 0, sizeof(*h));
 	memset(&other, 0, sizeof(other));
 	if ((c = db_acquire(p)) == NULL)
-		return -1;
+		return -2;
 	if (j->dns != NULL) {
 		params[0] = j->dns;
 		if ((res = run(c, ST_HOST_BY_DNS, params, 0)) == NULL)
@@ -794,6 +810,8 @@ db_host_lookup(struct db_pool *p, const struct hsd_job *j,
 	}
 	rc = 0;
 out:
+	if (rc == -1 && PQstatus(c) != CONNECTION_OK)
+		rc = -2;
 	db_release(p, c);
 	return rc;
 }
@@ -821,12 +839,14 @@ db_audit(struct db_pool *p, const struct hsd_audit *a)
 	params[9] = a->outcome;
 	params[10] = a->detail;
 	if ((c = db_acquire(p)) == NULL)
-		return -1;
+		return -2;
 	/* The pool's connections autocommit: the row is durable on return. */
 	if ((res = run(c, ST_AUDIT, params, 0)) != NULL) {
 		if (strcmp(PQcmdTuples(res), "1") == 0)
 			rc = 0;
 		PQclear(res);
+	} else if (PQstatus(c) != CONNECTION_OK) {
+		rc = -2;
 	}
 	db_release(p, c);
 	return rc;
@@ -860,11 +880,13 @@ db_credential(struct db_pool *p, const struct hs_master_keys *mk,
 	memset(out, 0, sizeof(*out));
 	if ((c = db_acquire(p)) == NULL) {
 		snprintf(err, errlen, "database unavailable");
-		return -1;
+		return -2;
 	}
 	params[0] = id;
 	if ((res = run(c, ST_CREDENTIAL, params, 1)) == NULL) {
 		snprintf(err, errlen, "database error");
+		if (PQstatus(c) != CONNECTION_OK)
+			rc = -2;
 		goto out;
 	}
 	if (PQntuples(res) != 1) {
@@ -1139,17 +1161,32 @@ db_finish(struct db_pool *p, const struct hsd_opts *o, const struct hsd_job *j,
     struct hsd_result *r)
 {
 	PGconn	*c;
-	int	 rc = -1, tries;
+	int	 rc = -1, tries, lost = 0;
+	double	 give_up = inv_mono() + o->lease / 3.0;
 
-	for (tries = 0; tries < 2 && rc == -1; tries++) {
+	/*
+	 * With the connection lost and no node accepting writes yet (a
+	 * failover), the store is tried again each second for a third of
+	 * the lease rather than left to the reaper and a second scan; it is
+	 * fenced on (id, attempt), so a late one never overwrites a re-claim.
+	 */
+	for (tries = 0; rc == -1; tries++) {
+		if (tries >= 2) {
+			if (!lost || inv_mono() >= give_up ||
+			    atomic_load(&hsd_terminate))
+				break;
+			sleep(1);
+		}
+		lost = 1;
 		if ((c = db_acquire(p)) == NULL)
 			continue;
 		if (r->connected)
 			rc = finish_full(c, o, j, r);
 		else
 			rc = finish_stmt(c, o, j, r, r->host_id);
+		lost = PQstatus(c) != CONNECTION_OK;
 		/* A statement error with a live connection will not heal. */
-		if (rc == -1 && PQstatus(c) == CONNECTION_OK && r->connected) {
+		if (rc == -1 && !lost && r->connected) {
 			r->connected = 0;
 			r->state = HS_FAILED;
 			r->reason = R_SYSTEM;

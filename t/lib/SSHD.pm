@@ -437,6 +437,7 @@ sub admin_token {
 }
 
 # start_hostscand(workers => 8, lease => 3, step => 2, ...) -> handle
+# (config => FILE runs it with another configuration than the run's)
 # Earlier test files leave thousands of queued hosts behind (the 10 000-host
 # POST among them); a scheduler claims oldest first, so a scan test would
 # wait behind them.  The first scheduler a test file starts finds the queue
@@ -458,7 +459,8 @@ sub start_hostscand {
 	my $n = ++$n_daemon;
 	my $instance = $o{instance} // "t$$-$n";
 	my $log = "$dir/hostscand-$$-$n.log";
-	my @cmd = ($bin, '--config', HS::env_required('HOSTSCAN_CONFIG'),
+	my @cmd = ($bin, '--config',
+	    $o{config} // HS::env_required('HOSTSCAN_CONFIG'),
 	    '--instance', $instance,
 	    '--workers', $o{workers} // 8,
 	    '--lease', $o{lease} // 30,
