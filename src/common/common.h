@@ -124,6 +124,7 @@ struct hs_config {
 	char	*listen;		/* "unix:/path" or "host:port" */
 	char	*listen_group;		/* group of the UNIX socket, or NULL */
 	char	*trusted_proxies;	/* comma-separated addresses, or NULL */
+	char	*metrics_listen;	/* responder's /metrics "host:port" */
 	long	 listen_mode;		/* UNIX socket mode, default 0660 */
 	long	 workers;
 	long	 max_body_bytes;
@@ -147,6 +148,7 @@ struct hs_config {
 	long	 sched_db_connections;
 	long	 retry_backoff_seconds;
 	long	 scan_max_bytes;	/* memory one scan may hold */
+	char	*sched_metrics_listen;	/* hostscand's /metrics "host:port" */
 	/* sign-in (src/api/signin.c, hostscanctl user) */
 	char	*totp_key;		/* keys of the TOTP secrets */
 	long	 signin_pre_mfa_ttl;
