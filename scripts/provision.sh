@@ -10,7 +10,7 @@ HS_PACKAGES=(build-essential autoconf automake libtool pkg-config
 	liboath-dev libqrencode-dev libcurl4-openssl-dev oathtool libjson-validator-perl
 	libyaml-libyaml-perl python3-paramiko clang-14 libclang-rt-14-dev
 	shellcheck debhelper dpkg-dev lintian cpio debootstrap systemd systemd-container
-	man-db)
+	man-db prometheus)
 
 hs_pkg_installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
