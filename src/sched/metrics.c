@@ -77,7 +77,7 @@ schedm_reaped(int requeued, int failed)
 
 /* The queue's depth now; -1 when the database did not answer in time. */
 static int
-queue_depth(long long depth[3])
+queue_depth(long long depth[2])
 {
 	if (mdb != NULL && PQstatus(mdb) != CONNECTION_OK) {
 		PQfinish(mdb);
@@ -106,7 +106,7 @@ counter(struct hs_mbuf *b, const char *name, const char *help,
 static void
 render(struct hs_mbuf *b, void *arg)
 {
-	long long	 depth[3];
+	long long	 depth[2];
 	uint64_t	 v;
 	int		 ok, s, r;
 
@@ -118,12 +118,7 @@ render(struct hs_mbuf *b, void *arg)
 	if (ok)
 		hs_mbuf_printf(b, "hostscand_queue_hosts{state=\"Queued\"} %lld\n"
 		    "hostscand_queue_hosts{state=\"Running\"} %lld\n",
-		    depth[0], depth[2]);
-	hs_mbuf_family(b, "hostscand_queue_hosts_backoff", "gauge", "Queued "
-	    "hosts waiting out a retry backoff before they may be claimed.");
-	if (ok)
-		hs_mbuf_printf(b, "hostscand_queue_hosts_backoff %lld\n",
-		    depth[1]);
+		    depth[0], depth[1]);
 	hs_mbuf_family(b, "hostscand_queue_query_ok", "gauge", "1 when this "
 	    "scrape's queue query answered within its timeout, else 0.");
 	hs_mbuf_printf(b, "hostscand_queue_query_ok %d\n", ok);

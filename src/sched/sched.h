@@ -314,8 +314,8 @@ int	 db_finish(struct db_pool *, const struct hsd_opts *,
 int	 db_listen(PGconn *);
 /* The connection's statement_timeout (metrics.c's own connection). */
 int	 db_set_timeout(PGconn *, int ms);
-/* Hosts queued, queued waiting out a backoff, running.  0 or -1. */
-int	 db_queue_depth(PGconn *, long long depth[3]);
+/* Hosts queued and running.  0 or -1. */
+int	 db_queue_depth(PGconn *, long long depth[2]);
 /* Drains notifications; returns how many arrived. */
 int	 db_notified(PGconn *);
 

@@ -282,14 +282,13 @@ static const struct {
 	[ST_TIMEOUT] = { "timeout",
 	    "SELECT set_config('statement_timeout', $1, false)", 1 },
 	/*
-	 * The queue at a scrape: queued (and of those, waiting out a retry
-	 * backoff) and running hosts.  Each count reads one partial index
-	 * of sql/001, however many finished hosts the table holds.
+	 * The queue at a scrape: queued and running hosts.  Each count is
+	 * an index-only scan of one partial index of sql/001, however many
+	 * finished hosts the table holds; no other column is read, as that
+	 * would visit a heap page per host.
 	 */
 	[ST_QUEUE_DEPTH] = { "queue_depth",
 	    "SELECT (SELECT count(*) FROM host_scan_host WHERE state = 0),"
-	    " (SELECT count(*) FROM host_scan_host WHERE state = 0"
-	    "  AND not_before > now()),"
 	    " (SELECT count(*) FROM host_scan_host WHERE state = 1)", 0 },
 };
 
@@ -713,7 +712,7 @@ db_set_timeout(PGconn *c, int ms)
 }
 
 int
-db_queue_depth(PGconn *c, long long depth[3])
+db_queue_depth(PGconn *c, long long depth[2])
 {
 	PGresult	*res;
 	const char	*errstr;
@@ -721,7 +720,7 @@ db_queue_depth(PGconn *c, long long depth[3])
 
 	if ((res = run(c, ST_QUEUE_DEPTH, NULL, 0)) == NULL)
 		return -1;
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 2; i++)
 		if (PQntuples(res) != 1 || hs_strtonum(PQgetvalue(res, 0, i), 0,
 		    INT64_MAX, &depth[i], &errstr) != 0) {
 			PQclear(res);
