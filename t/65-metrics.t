@@ -171,6 +171,26 @@ unlike($m2, qr/\Q$token\E|127\.0\.0\.1/, 'no token and no caller address either'
 	    'each of the three workers reconnected once');
 }
 
+# The counters outlive a worker and the metrics server: the supervisor
+# made them, and restarts both.
+{
+	my $b = scrape($mport);
+	kill 'KILL', $workers[0];
+	kill 'KILL', $mpid;
+	my $again;
+	ok(HS::wait_for(sub {
+		my ($st, $h, $body) = http_get($mport, '/metrics');
+		$again = $body if $st == 200;
+		return $st == 200 && sample($body, 'hostscan_api_workers') == 3;
+	}, 15), 'a killed worker and metrics server are replaced');
+	is(sample($again // '', $POST), sample($b, $POST),
+	    'POST /HostScanJob still counts the same');
+	is(sample($again // '', 'hostscan_api_requests_in_flight'), 0,
+	    'the killed worker is not left in flight');
+	like(SSHD::slurp($resp->{log}), qr/event=metrics_died metrics_pid=$mpid\b/,
+	    'the supervisor logged the metrics server\'s death');
+}
+
 # ---- hostscand: scans, leases, reaped leases, the queue's depth ----
 
 my $keycred = "t65-pw-$run";
