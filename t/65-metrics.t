@@ -99,7 +99,7 @@ my $post = sub {
 	    json => [host_item(dnsHostName => "m-$run.example.test")]);
 };
 my $by = until_every_worker(log => $resp->{log}, workers => \@workers,
-    max => 60, send => $post);
+    max => 150, send => $post);
 my @answers = map { @$_ } values %$by;
 push @answers, $post->() for 1 .. 21;
 my $posts = scalar @answers;
@@ -146,9 +146,11 @@ unlike($m2, qr/secret-\Q$run\E|00000000ab65|m-\Q$run\E/i,
     'no path, id or host name of a request in the metrics');
 unlike($m2, qr/\Q$token\E|127\.0\.0\.1/, 'no token and no caller address either');
 
-# A database restart: 503s counted exactly, reconnects seen.
+# A database restart: 503s counted exactly, and every reconnect a worker
+# logged.
 {
 	my $b = scrape($mport);
+	my $off = log_size($resp->{log});
 	pg_stop();
 	my $n503 = 0;
 	$n503 += api(GET => '/api/v1/Health', url => $url)->{status} == 503
@@ -157,18 +159,25 @@ unlike($m2, qr/\Q$token\E|127\.0\.0\.1/, 'no token and no caller address either'
 	pg_start();
 	ok(HS::wait_for(sub { api(GET => '/api/v1/Health', url => $url)->{status}
 	    == 200 }, 20), 'database back: Health answers 200');
-	until_every_worker(log => $resp->{log}, workers => \@workers, max => 60,
+	until_every_worker(log => $resp->{log}, workers => \@workers, max => 150,
 	    send => sub { api(GET => '/api/v1/Health', url => $url) });
 	my $a = scrape($mport);
+	my @re = log_since($resp->{log}, $off) =~
+	    /^\S+ \S+ prog=\S+ pid=(\d+) event=db_connected /mg;
 	is(sample($a, 'hostscan_api_unavailable_total')
 	    - sample($b, 'hostscan_api_unavailable_total'), 5,
 	    'unavailable_total grew by exactly the five 503s');
 	is(sample($a, 'hostscan_api_requests_total{route="/api/v1/Health",method="GET",code="5xx"}')
 	    - sample($b, 'hostscan_api_requests_total{route="/api/v1/Health",method="GET",code="5xx"}'),
 	    5, 'and so did Health\'s 5xx class');
+	cmp_ok(scalar @re, '>=', 1, 'workers reconnected after the restart');
 	is(sample($a, 'hostscan_api_db_reconnects_total')
-	    - sample($b, 'hostscan_api_db_reconnects_total'), 3,
-	    'each of the three workers reconnected once');
+	    - sample($b, 'hostscan_api_db_reconnects_total'), scalar @re,
+	    'db_reconnects_total grew by exactly the reconnects the workers '
+	    . 'logged (' . join(', ', map { "pid $_" } @re) . ')');
+	is(sample($a, 'hostscan_api_db_connects_total')
+	    - sample($b, 'hostscan_api_db_connects_total'), scalar @re,
+	    'and so did db_connects_total');
 }
 
 # The counters outlive a worker and the metrics server: the supervisor

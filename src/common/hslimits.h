@@ -161,8 +161,10 @@
  * Prometheus metrics (src/common/metrics.c): config metrics_listen and
  * sched_metrics_listen turn them on (default off).  A scrape request is
  * read up to HS_METRICS_MAX_REQUEST bytes within HS_METRICS_READ_MS, its
- * answer written within HS_METRICS_WRITE_MS; one connection at a time.
- * hostscand's queue depth is one statement under HS_METRICS_DB_TIMEOUT_MS.
+ * answer written within HS_METRICS_WRITE_MS; one connection at a time;
+ * an answer is at most HS_METRICS_MAX_BYTES.  The servers look at their
+ * stop flag every HS_METRICS_POLL_MS.  hostscand's queue depth is one
+ * statement under HS_METRICS_DB_TIMEOUT_MS.
  */
 #define HS_METRICS_MAX_REQUEST		8192
 #define HS_METRICS_READ_MS		2000
