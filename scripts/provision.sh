@@ -12,7 +12,8 @@ HS_PACKAGES=(build-essential autoconf automake libtool pkg-config
 	libyaml-libyaml-perl python3-paramiko clang-14 libclang-rt-14-dev
 	shellcheck debhelper dpkg-dev lintian cpio debootstrap systemd systemd-container
 	man-db apache2 libapache2-mod-fcgid apache2-suexec-pristine libfcgi-perl
-	libio-socket-ssl-perl patroni etcd-server python3-psycopg2)
+	libio-socket-ssl-perl patroni etcd-server python3-psycopg2
+	prometheus)
 
 hs_pkg_installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'

@@ -132,9 +132,11 @@ pg_stop() {
 	fi
 }
 
-# write_config RUN PGPORT [WORKERS]: the configuration file of a run dir.
+# write_config RUN PGPORT [WORKERS] [METRICS_PORT]: the configuration file
+# of a run dir; with METRICS_PORT the responder serves /metrics on
+# 127.0.0.1:METRICS_PORT.
 write_config() {
-	local run=$1 port=$2 workers=${3:-4} conn
+	local run=$1 port=$2 workers=${3:-4} metrics=${4:-} conn
 
 	conn="host=$run/pg port=$port dbname=hostscan"
 	mkdir -p "$run/keys"
@@ -155,6 +157,9 @@ listen_mode = 0660
 workers = $workers
 log_level = info
 EOF
+	if [ -n "$metrics" ]; then
+		echo "metrics_listen = 127.0.0.1:$metrics" >>"$run/hostscan.conf"
+	fi
 	chmod 0644 "$run/hostscan.conf"
 }
 
@@ -285,9 +290,10 @@ nginx_stop() {
 	stop_pidfile "$1/nginx/nginx.pid" nginx 10
 }
 
-# write_env FILE RUN PORT PGPORT: the environment of a run, shell syntax.
+# write_env FILE RUN PORT PGPORT [METRICS_PORT SCHED_METRICS_PORT]: the
+# environment of a run, shell syntax.
 write_env() {
-	local file=$1 run=$2 port=$3 pgport=$4 b
+	local file=$1 run=$2 port=$3 pgport=$4 mport=${5:-} smport=${6:-} b
 
 	b=$(hs_builddir)
 	{
@@ -312,14 +318,26 @@ write_env() {
 		printf 'export PGPORT=%q\n' "$pgport"
 		printf 'export PGDATABASE=hostscan\n'
 		printf 'export PGUSER=postgres\n'
+		if [ -n "$mport" ]; then
+			printf 'export HOSTSCAN_METRICS_URL=%q\n' \
+				"http://127.0.0.1:$mport/metrics"
+		fi
+		if [ -n "$smport" ]; then
+			printf 'export HOSTSCAND_METRICS_URL=%q\n' \
+				"http://127.0.0.1:$smport/metrics"
+		fi
 	} >"$file"
 }
 
-# sched_start RUN [WORKERS]: hostscand from the build directory, logging
-# to RUN/log/hostscand.log.  It runs as root: it reads master_key (0600,
-# root's) to unseal credentials, which the responder's user must not.
+# sched_start RUN [WORKERS] [METRICS_PORT]: hostscand from the build
+# directory, logging to RUN/log/hostscand.log; with METRICS_PORT it serves
+# /metrics on 127.0.0.1:METRICS_PORT (an option, not a line of the config,
+# so a second scheduler run from a copy of the file does not clash).  It
+# runs as root: it reads master_key (0600, root's) to unseal credentials,
+# which the responder's user must not.
 sched_start() {
-	local run=$1 workers=${2:-16} bin log off pid i
+	local run=$1 workers=${2:-16} metrics=${3:-} bin log off pid i
+	local extra=()
 
 	bin="$(hs_builddir)/hostscand"
 	[ -x "$bin" ] || hs_die "no $bin (build it first)"
@@ -328,8 +346,11 @@ sched_start() {
 	chmod 0700 "$run/log"
 	touch "$log"
 	off=$(stat -c %s "$log")
+	if [ -n "$metrics" ]; then
+		extra=(--metrics-listen "127.0.0.1:$metrics")
+	fi
 	setsid "$bin" --config "$run/hostscan.conf" --instance "up-$(hostname -s)" \
-		--workers "$workers" --backoff 1 </dev/null >>"$log" 2>&1 &
+		--workers "$workers" --backoff 1 "${extra[@]}" </dev/null >>"$log" 2>&1 &
 	pid=$!
 	echo "$pid" >"$run/hostscand.pid"
 	for ((i = 0; i < 150; i++)); do

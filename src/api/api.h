@@ -35,6 +35,8 @@
 #ifndef HS_API_H
 #define HS_API_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <time.h>
 
@@ -118,6 +120,7 @@ struct req {
 	long		 retry_after;	/* seconds, for a 429 */
 	const char	*idem_key;	/* the Idempotency-Key this request owns */
 	struct timespec	 start;
+	const struct route *matched;	/* what matched, for metrics.c */
 };
 
 /* ?limit=&after= of a keyset-paged list (page_args, page_rows). */
@@ -200,6 +203,11 @@ const struct route *route_find(const char *method, const char *path,
 /* The Allow header's value for route_find's *allowed. */
 void	 route_allow(int allowed, char *buf, size_t size);
 void	 route(struct req *);
+/* The route table numbered for metrics.c: entries 0 .. route_count() - 1. */
+size_t	 route_count(void);
+const struct route *route_nth(size_t);	/* NULL past the end */
+const char *route_prefix(size_t);	/* "/api/v1" or "" */
+long	 route_index(const struct route *);
 
 /* auth.c */
 enum api_err auth_request(struct req *);
@@ -420,5 +428,20 @@ int	 db_begin(struct worker *, enum db_err *);
 int	 db_commit(struct worker *, enum db_err *);
 void	 db_rollback(struct worker *);
 void	 db_close(struct worker *);
+
+/*
+ * metrics.c: counters shared by the workers, served on metrics_listen by
+ * a child of the supervisor.  Every call is a no-op when metrics are off
+ * (and in plain CGI).
+ */
+int	 apim_init(const struct hs_config *);	/* before the first fork */
+void	 apim_supervise(int close_fd);	/* starts or restarts the server */
+void	 apim_reaped(pid_t);		/* a child of the supervisor died */
+void	 apim_stop(void);
+void	 apim_worker_start(void);	/* takes the worker's slot */
+void	 apim_begin(void);
+void	 apim_end(const struct req *, double ms);
+void	 apim_db_connected(int reconnect);
+void	 apim_token_cache(int hit);
 
 #endif

@@ -198,7 +198,7 @@ auth_token(struct req *r)
 	enum db_err		 dberr;
 	struct auth_entry	*e;
 	unsigned char		 hash[16];
-	int			 rv;
+	int			 rv, hit;
 
 	if ((h = bearer(r)) == NULL)
 		return API_UNAUTHORIZED;
@@ -206,7 +206,9 @@ auth_token(struct req *r)
 	/* Takes pending revocation notices in before the cache is trusted. */
 	(void)db_ensure(r->w);
 	e = cache_slot(r->w, h, hash);
-	if (cache_hit(e, hash, &pol)) {
+	hit = cache_hit(e, hash, &pol);
+	apim_token_cache(hit);
+	if (hit) {
 		claims_copy(&r->claims, &e->claims);
 		r->authed = 1;
 		r->auth_cached = 1;

@@ -69,6 +69,7 @@ db_connect(struct worker *w)
 		return -1;
 	}
 	PQclear(res);
+	apim_db_connected(w->db_epoch > 0);
 	w->db_epoch++;
 	hs_log(HS_LOG_INFO, "db_connected", "server_version=%d",
 	    PQserverVersion(w->db));

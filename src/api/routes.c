@@ -149,6 +149,36 @@ route_find(const char *method, const char *path, char arg[ROUTE_ARG_MAX],
 	return found;
 }
 
+/* The routes as metrics.c numbers them: the API's, then the root's. */
+size_t
+route_count(void)
+{
+	return NELEM(routes) + NELEM(root_routes);
+}
+
+const struct route *
+route_nth(size_t i)
+{
+	if (i < NELEM(routes))
+		return &routes[i];
+	i -= NELEM(routes);
+	return i < NELEM(root_routes) ? &root_routes[i] : NULL;
+}
+
+const char *
+route_prefix(size_t i)
+{
+	return i < NELEM(routes) ? API_PREFIX : "";
+}
+
+long
+route_index(const struct route *rt)
+{
+	if (rt >= routes && rt < routes + NELEM(routes))
+		return rt - routes;
+	return (long)NELEM(routes) + (rt - root_routes);
+}
+
 void
 route_allow(int allowed, char *buf, size_t size)
 {
@@ -216,6 +246,7 @@ route(struct req *r)
 		    "that method", NULL);
 		return;
 	}
+	r->matched = found;
 	if (authorised(r, found))
 		found->handler(r, arg);
 }

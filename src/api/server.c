@@ -65,6 +65,7 @@ serve(struct worker *w, struct io *io)
 	char		 qpath[HS_MAX_PATH_LEN + 8], qsub[128], qfail[96];
 	double		 ms;
 
+	apim_begin();
 	req_init(&r, io, w);
 	route(&r);
 	/* Every handler ends its transaction; this only catches a bug. */
@@ -87,6 +88,7 @@ serve(struct worker *w, struct io *io)
 		    " token=verified",
 		    r.auth_fail ? " auth_fail=" : "",
 		    r.auth_fail ? hs_logq(qfail, sizeof(qfail), r.auth_fail) : "");
+	apim_end(&r, ms);
 	req_free(&r);
 }
 
@@ -96,6 +98,7 @@ worker_init(struct worker *w, const struct hs_config *cfg, int connect)
 
 	memset(w, 0, sizeof(*w));
 	w->cfg = cfg;
+	apim_worker_start();
 	if (cfg->keyring == NULL)
 		hs_log(HS_LOG_ERROR, "keyring_missing", "detail=\"no keyring "
 		    "configured: every token will be refused\"");
@@ -218,7 +221,8 @@ reap(pid_t *pids, long nworkers, int report)
 	int	 status;
 	long	 i;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		apim_reaped(pid);
 		for (i = 0; i < nworkers; i++) {
 			if (pids[i] != pid)
 				continue;
@@ -230,6 +234,7 @@ reap(pid_t *pids, long nworkers, int report)
 				    WEXITSTATUS(status) : -1,
 				    WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 		}
+	}
 }
 
 /*
@@ -254,6 +259,8 @@ server_run(const struct hs_config *cfg, int fd, long nworkers)
 		hs_log(HS_LOG_ERROR, "listen_socket_bad", "errno=%d", errno);
 		return 1;
 	}
+	if (apim_init(cfg) != 0)
+		return 1;
 	pids = calloc((size_t)nworkers, sizeof(*pids));
 	born = calloc((size_t)nworkers, sizeof(*born));
 	if (pids == NULL || born == NULL)
@@ -276,6 +283,7 @@ server_run(const struct hs_config *cfg, int fd, long nworkers)
 					    "worker=%ld worker_pid=%ld", i,
 					    (long)pids[i]);
 			}
+		apim_supervise(fd);
 		/* Sleeps until a signal or the tick, with signals unblocked. */
 		(void)ppoll(NULL, 0, &tick, &orig);
 		got_chld = 0;
@@ -289,6 +297,7 @@ server_run(const struct hs_config *cfg, int fd, long nworkers)
 	}
 	hs_log(HS_LOG_INFO, "stopping", "grace_seconds=%ld",
 	    cfg->shutdown_grace);
+	apim_stop();
 	for (i = 0; i < nworkers; i++)
 		if (pids[i] > 0)
 			kill(pids[i], SIGTERM);

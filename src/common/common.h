@@ -127,6 +127,7 @@ struct hs_config {
 	char	*trusted_proxies;	/* addresses and CIDR blocks, or NULL */
 	char	*url_prefix;		/* the API's path prefix; "" the root,
 					   NULL: the web server's SCRIPT_NAME */
+	char	*metrics_listen;	/* responder's /metrics "host:port" */
 	long	 listen_mode;		/* UNIX socket mode, default 0660 */
 	long	 workers;
 	long	 max_body_bytes;
@@ -150,6 +151,7 @@ struct hs_config {
 	long	 sched_db_connections;
 	long	 retry_backoff_seconds;
 	long	 scan_max_bytes;	/* memory one scan may hold */
+	char	*sched_metrics_listen;	/* hostscand's /metrics "host:port" */
 	/* sign-in (src/api/signin.c, hostscanctl user) */
 	char	*totp_key;		/* keys of the TOTP secrets */
 	long	 signin_pre_mfa_ttl;

@@ -179,4 +179,20 @@
 /* Lifetime of the Admin token import-csv mints without HOSTSCAN_TOKEN. */
 #define HS_CSV_TOKEN_TTL		300
 
+/*
+ * Prometheus metrics (src/common/metrics.c): config metrics_listen and
+ * sched_metrics_listen turn them on (default off).  A scrape request is
+ * read up to HS_METRICS_MAX_REQUEST bytes within HS_METRICS_READ_MS, its
+ * answer written within HS_METRICS_WRITE_MS; one connection at a time;
+ * an answer is at most HS_METRICS_MAX_BYTES.  The servers look at their
+ * stop flag every HS_METRICS_POLL_MS.  hostscand's queue depth is one
+ * statement under HS_METRICS_DB_TIMEOUT_MS.
+ */
+#define HS_METRICS_MAX_REQUEST		8192
+#define HS_METRICS_READ_MS		2000
+#define HS_METRICS_WRITE_MS		2000
+#define HS_METRICS_POLL_MS		250
+#define HS_METRICS_DB_TIMEOUT_MS	1000
+#define HS_METRICS_MAX_BYTES		(1L * 1024 * 1024)
+
 #endif

@@ -33,6 +33,7 @@ static const struct keyopt {
 	{ "grace", "shutdown_grace_seconds" },
 	{ "backoff", "retry_backoff_seconds" },
 	{ "scan-max-bytes", "scan_max_bytes" },
+	{ "metrics-listen", "sched_metrics_listen" },
 };
 #define NKEYOPTS	(sizeof(keyopts) / sizeof(keyopts[0]))
 /* getopt_long's value for keyopts[i] is OPT_KEY + i. */
@@ -47,7 +48,8 @@ usage(void)
 	    "                 [--max-attempts N] [--db-connections N] "
 	    "[--grace SECONDS]\n"
 	    "                 [--backoff SECONDS] [--scan-max-bytes N] "
-	    "[--instance NAME]\n");
+	    "[--instance NAME]\n"
+	    "                 [--metrics-listen HOST:PORT]\n");
 	exit(HSD_EXIT_USAGE);
 }
 
@@ -213,9 +215,11 @@ main(int argc, char *argv[])
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.opts = &o;
 	ctx.mk = mk.n > 0 ? &mk : NULL;
-	if ((ctx.pool = db_pool_new(&o, o.db_conns)) == NULL)
+	if ((ctx.pool = db_pool_new(&o, o.db_conns)) == NULL ||
+	    schedm_start(&ctx, cfg.sched_metrics_listen) != 0)
 		goto out;
 	rc = queue_run(&ctx);
+	schedm_stop();
 	if (rc == HSD_RUN_STUCK) {
 		/*
 		 * A worker is still inside a network call: leave without

@@ -75,6 +75,7 @@ finish_job(const struct hsd_ctx *ctx, struct hsd_job *job,
 	PGconn	*c;
 	int	 rc;
 
+	schedm_scan(res->state, res->reason, mono() - t0);
 	if (res->state == HS_QUEUED) {
 		rc = -1;
 		if ((c = db_acquire(ctx->pool)) != NULL) {
@@ -142,6 +143,7 @@ worker_main(void *arg)
 		q.running++;
 		ctx = q.ctx;
 		pthread_mutex_unlock(&q.mu);
+		schedm_busy(1);
 
 		t0 = mono();
 		result_init(&res);
@@ -161,6 +163,7 @@ worker_main(void *arg)
 		slot->storing = 0;
 		q.running--;
 		pthread_mutex_unlock(&q.mu);
+		schedm_busy(-1);
 		hsd_job_free(job);
 		free(job);
 		wake();
@@ -345,6 +348,7 @@ housekeeper_main(void *arg)
 			if (db_heartbeat(c, o, live, nlive, lost) == 0) {
 				for (i = 0, nlive = 0; i < n; i++)
 					flags[i] = in_time[i] ? lost[nlive++] : 0;
+				schedm_leases(in_time, flags, n);
 				tell_slots(snap, slot_of, flags, n, STOP_LOST);
 			}
 		}
@@ -360,6 +364,7 @@ housekeeper_main(void *arg)
 			if (db_reap(c, o, &rq, &fl) == 0 && (rq || fl)) {
 				hs_log(HS_LOG_WARN, "reaped", "requeued=%d "
 				    "failed=%d", rq, fl);
+				schedm_reaped(rq, fl);
 				wake();
 			}
 		}

@@ -320,6 +320,10 @@ int	 db_audit(struct db_pool *, const struct hsd_audit *);
 int	 db_finish(struct db_pool *, const struct hsd_opts *,
 	    const struct hsd_job *, struct hsd_result *);
 int	 db_listen(PGconn *);
+/* The connection's statement_timeout (metrics.c's own connection). */
+int	 db_set_timeout(PGconn *, int ms);
+/* Hosts queued and running.  0 or -1. */
+int	 db_queue_depth(PGconn *, long long depth[2]);
 /* Drains notifications; returns how many arrived. */
 int	 db_notified(PGconn *);
 
@@ -470,5 +474,18 @@ extern atomic_int hsd_terminate;	/* set by SIGTERM/SIGINT */
 extern int hsd_wake_fd;			/* write end of the self-pipe */
 
 int	 queue_run(const struct hsd_ctx *);
+
+/*
+ * ---- metrics.c: counters the threads update with atomics, served on
+ * sched_metrics_listen by a thread of its own ----
+ */
+int	 schedm_start(const struct hsd_ctx *, const char *listen_spec);
+void	 schedm_stop(void);
+/* A scan ended: its state and reason (HS_QUEUED: released), its time. */
+void	 schedm_scan(int state, int reason, double seconds);
+void	 schedm_busy(int delta);
+/* After a heartbeat: rows whose lease was renewed (in_time, not lost). */
+void	 schedm_leases(const int *in_time, const int *lost, size_t n);
+void	 schedm_reaped(int requeued, int failed);
 
 #endif

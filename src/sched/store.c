@@ -23,7 +23,7 @@ enum st {
 	ST_CREDENTIAL, ST_AUDIT, ST_LOCK,
 	ST_HOST_UPDATE, ST_HOST_INSERT_DNS, ST_HOST_INSERT_IP, ST_INV_USERS,
 	ST_INV_GROUPS, ST_INV_MEMBERS, ST_INV_SERVICES, ST_INV_TASKS,
-	ST_INV_SOFTWARE, ST_FINISH, ST__MAX
+	ST_INV_SOFTWARE, ST_FINISH, ST_TIMEOUT, ST_QUEUE_DEPTH, ST__MAX
 };
 
 #define HOST_SET \
@@ -282,6 +282,18 @@ static const struct {
 	    "  x.st, x.msg FROM u, unnest($14::text[], $15::text[],"
 	    "  $16::text[], $17::float8[]) AS x(lv, st, msg, at))"
 	    " SELECT count(*) FROM u", 17 },
+	/* The metrics connection's statement_timeout, $1 milliseconds. */
+	[ST_TIMEOUT] = { "timeout",
+	    "SELECT set_config('statement_timeout', $1, false)", 1 },
+	/*
+	 * The queue at a scrape: queued and running hosts.  Each count is
+	 * an index-only scan of one partial index of sql/001, however many
+	 * finished hosts the table holds; no other column is read, as that
+	 * would visit a heap page per host.
+	 */
+	[ST_QUEUE_DEPTH] = { "queue_depth",
+	    "SELECT (SELECT count(*) FROM host_scan_host WHERE state = 0),"
+	    " (SELECT count(*) FROM host_scan_host WHERE state = 1)", 0 },
 };
 
 struct db_pool {
@@ -699,6 +711,40 @@ db_reap(PGconn *c, const struct hsd_opts *o, int *requeued, int *failed)
 		*requeued = (int)v;
 	if (hs_strtonum(PQgetvalue(res, 0, 1), 0, INT32_MAX, &v, &errstr) == 0)
 		*failed = (int)v;
+	PQclear(res);
+	return 0;
+}
+
+int
+db_set_timeout(PGconn *c, int ms)
+{
+	PGresult	*res;
+	const char	*params[1];
+	char		 v[16];
+
+	snprintf(v, sizeof(v), "%d", ms);
+	params[0] = v;
+	if ((res = run(c, ST_TIMEOUT, params, 0)) == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+int
+db_queue_depth(PGconn *c, long long depth[2])
+{
+	PGresult	*res;
+	const char	*errstr;
+	int		 i;
+
+	if ((res = run(c, ST_QUEUE_DEPTH, NULL, 0)) == NULL)
+		return -1;
+	for (i = 0; i < 2; i++)
+		if (PQntuples(res) != 1 || hs_strtonum(PQgetvalue(res, 0, i), 0,
+		    INT64_MAX, &depth[i], &errstr) != 0) {
+			PQclear(res);
+			return -1;
+		}
 	PQclear(res);
 	return 0;
 }

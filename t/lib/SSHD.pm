@@ -471,6 +471,7 @@ sub start_hostscand {
 	    '--backoff', $o{backoff} // 1);
 	push @cmd, '--db-connections', $o{db_connections}
 	    if defined $o{db_connections};
+	push @cmd, '--metrics-listen', $o{metrics} if defined $o{metrics};
 	my $pid = fork // die "hostscand: fork: $!\n";
 	if ($pid == 0) {
 		POSIX::setpgid(0, 0);
