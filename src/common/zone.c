@@ -4,8 +4,10 @@
 
 #include "common.h"
 
-/* The rule of credential.zone's CHECK (sql/011): 1..63 of [A-Za-z0-9._-],
- * starting with a letter or digit. */
+/*
+ * The rule of credential.zone's CHECK (sql/011): 1..63 of [A-Za-z0-9._-],
+ * starting with a letter or digit.
+ */
 const char *
 hs_check_zone(const char *s)
 {
