@@ -650,8 +650,7 @@ queue_run(const struct hsd_ctx *ctx)
 
 			if (!use_open)
 				busy = busy_jobs();
-			n = db_claim(c, o, want, busy != NULL ? busy : "{}",
-			    &jobs);
+			n = db_claim(c, o, want, busy, &jobs);
 			free(busy);
 			if (n < 0) {
 				retry_at = t + 1;

@@ -56,6 +56,8 @@ enum { HSD_EXIT_OK = 0, HSD_EXIT_ERR = 1, HSD_EXIT_USAGE = 2,
 #define HSD_SCHED_LIVE_S		10
 #define HSD_SCHED_FORGET_S		86400
 #define HSD_ZONE_CHECK_MS		5000
+/* Queued hosts, in turn, a reserved worker's claim looks at. */
+#define HSD_SPARE_WINDOW		1000
 #define HSD_ZONE_WAIT	"waiting: no running scheduler serves zone "
 #define HSD_STR_(x)			#x
 #define HSD_STR(x)			HSD_STR_(x)
@@ -301,8 +303,9 @@ void		 db_release(struct db_pool *, PGconn *);
 PGconn		*db_connect(const struct hsd_opts *, const char *purpose);
 
 /*
- * Claims up to limit rows of the zones served, passing over the jobs of
- * pass_over (a uuid[] literal); *out calloc'd.  Returns count, or -1.
+ * Claims up to limit rows of the zones served; with pass_over (a uuid[]
+ * literal), a reserved worker's claim that passes over those jobs.  *out
+ * calloc'd.  Returns count, or -1.
  */
 int	 db_claim(PGconn *, const struct hsd_opts *, int limit,
 	    const char *pass_over, struct hsd_job **out);

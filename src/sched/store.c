@@ -14,9 +14,9 @@
  * LOCKED, leases and completion fenced on (id, attempt, locked_by).
  */
 enum st {
-	ST_CLAIM, ST_HEARTBEAT, ST_REAP, ST_CANCELLED, ST_RELEASE_ONE,
-	ST_RELEASE_ALL, ST_HOST_BY_DNS, ST_HOST_BY_IP, ST_HOST_BY_ENDPOINT,
-	ST_CREDENTIAL, ST_AUDIT, ST_LOCK,
+	ST_CLAIM, ST_CLAIM_SPARE, ST_HEARTBEAT, ST_REAP, ST_CANCELLED,
+	ST_RELEASE_ONE, ST_RELEASE_ALL, ST_HOST_BY_DNS, ST_HOST_BY_IP,
+	ST_HOST_BY_ENDPOINT, ST_CREDENTIAL, ST_AUDIT, ST_LOCK,
 	ST_HOST_UPDATE, ST_HOST_INSERT_DNS, ST_HOST_INSERT_IP, ST_INV_USERS,
 	ST_INV_GROUPS, ST_INV_MEMBERS, ST_INV_SERVICES, ST_INV_TASKS,
 	ST_INV_SOFTWARE, ST_FINISH, ST_BEAT, ST_UNREGISTER, ST_ZONE_WAIT,
@@ -49,46 +49,66 @@ enum st {
 	"  $16" \
 	" WHERE $1::uuid IS NULL "
 
+/* The claims' queued hosts of the zones served ($4). */
+#define CLAIM_WHERE \
+	"h.state = 0 AND (h.not_before IS NULL OR h.not_before <= now())" \
+	" AND h.credential_id IN (SELECT k.id FROM credential k" \
+	"  WHERE k.zone = ANY($4::text[]))"
+
+/* The claims' update of the rows chosen (c), their log and result. */
+#define CLAIM_TAIL \
+	" u AS (UPDATE host_scan_host h SET state = 1," \
+	"  attempt = h.attempt + 1, locked_by = $1," \
+	"  lease_until = now() + make_interval(secs => $3)," \
+	"  time_started = clock_timestamp(), not_before = NULL," \
+	"  status_description = NULL" \
+	"  FROM c WHERE h.id = c.id" \
+	"  RETURNING h.id, h.job_id, h.attempt, h.dns_host_name," \
+	"  h.ip_address, h.os, h.credential_id, h.platform_id," \
+	"  h.accept_first, h.trust_action, h.trusted_thumbprint," \
+	"  h.ssh_port, h.ord, h.time_created)," \
+	" l AS (INSERT INTO scan_log (host_scan_host_id, attempt, level," \
+	"  step, message) SELECT id, attempt, 'info', 'claim'," \
+	"  'claimed by ' || $1 || ' (attempt ' || attempt || ')' FROM u)" \
+	" SELECT u.id, u.job_id, u.attempt, u.dns_host_name, u.ip_address," \
+	"  u.os, u.credential_id, u.platform_id, u.accept_first," \
+	"  u.trust_action, u.trusted_thumbprint, u.ssh_port, k.name, k.kind," \
+	"  k.scope FROM u LEFT JOIN credential k ON k.id = u.credential_id" \
+	"  ORDER BY u.ord, u.time_created"
+
 static const struct {
 	const char	*name;
 	const char	*sql;
 	int		 nparams;
 } stmts[ST__MAX] = {
 	/*
-	 * $1 instance, $2 how many, $3 lease seconds, $4 the zones served,
-	 * $5 jobs to pass over (the reserve's claim: those already running
-	 * here).  Lowest ord first is round-robin across jobs (sql/011);
-	 * host_scan_host_fair serves the order, the zone is a hashed
-	 * subplan on the small credential table.  Each row comes with its
+	 * $1 instance, $2 how many, $3 lease seconds, $4 the zones served.
+	 * Lowest ord first is round-robin across jobs (sql/011):
+	 * host_scan_host_fair serves the order and the limit, and the zone
+	 * is one cached lookup of the credential per credential.  Each row comes with its
 	 * credential's name, kind and scope (never the secret): what the
 	 * scope and trust checks need before anything is sent.
 	 */
 	[ST_CLAIM] = { "claim",
 	    "WITH c AS MATERIALIZED ("
-	    " SELECT h.id FROM host_scan_host h"
-	    " WHERE h.state = 0 AND (h.not_before IS NULL OR h.not_before <= now())"
-	    " AND h.credential_id IN (SELECT k.id FROM credential k"
-	    "  WHERE k.zone = ANY($4::text[]))"
-	    " AND h.job_id <> ALL($5::uuid[])"
+	    " SELECT h.id FROM host_scan_host h WHERE " CLAIM_WHERE
 	    " ORDER BY h.ord, h.time_created LIMIT $2 FOR UPDATE OF h SKIP LOCKED),"
-	    " u AS (UPDATE host_scan_host h SET state = 1,"
-	    "  attempt = h.attempt + 1, locked_by = $1,"
-	    "  lease_until = now() + make_interval(secs => $3),"
-	    "  time_started = clock_timestamp(), not_before = NULL,"
-	    "  status_description = NULL"
-	    "  FROM c WHERE h.id = c.id"
-	    "  RETURNING h.id, h.job_id, h.attempt, h.dns_host_name,"
-	    "  h.ip_address, h.os, h.credential_id, h.platform_id,"
-	    "  h.accept_first, h.trust_action, h.trusted_thumbprint,"
-	    "  h.ssh_port, h.ord, h.time_created),"
-	    " l AS (INSERT INTO scan_log (host_scan_host_id, attempt, level,"
-	    "  step, message) SELECT id, attempt, 'info', 'claim',"
-	    "  'claimed by ' || $1 || ' (attempt ' || attempt || ')' FROM u)"
-	    " SELECT u.id, u.job_id, u.attempt, u.dns_host_name, u.ip_address,"
-	    "  u.os, u.credential_id, u.platform_id, u.accept_first,"
-	    "  u.trust_action, u.trusted_thumbprint, u.ssh_port, k.name, k.kind,"
-	    "  k.scope FROM u LEFT JOIN credential k ON k.id = u.credential_id"
-	    "  ORDER BY u.ord, u.time_created", 5 },
+	    CLAIM_TAIL, 4 },
+	/*
+	 * A reserved worker's claim: as above, passing over the jobs of $5
+	 * (those with a host here), among the first $6 queued hosts in turn
+	 * only: a job that has none running anywhere has its first hosts
+	 * there, and the window keeps the claim short however many hosts
+	 * the passed-over jobs have queued.
+	 */
+	[ST_CLAIM_SPARE] = { "claim_spare",
+	    "WITH w AS MATERIALIZED ("
+	    " SELECT h.id, h.job_id FROM host_scan_host h WHERE " CLAIM_WHERE
+	    " ORDER BY h.ord, h.time_created LIMIT $6),"
+	    " c AS MATERIALIZED (SELECT h.id FROM host_scan_host h, w"
+	    " WHERE h.id = w.id AND w.job_id <> ALL($5::uuid[]) AND h.state = 0"
+	    " ORDER BY h.ord, h.time_created LIMIT $2 FOR UPDATE OF h SKIP LOCKED),"
+	    CLAIM_TAIL, 6 },
 	/*
 	 * This scheduler is running: $1 instance, $2 zones, $3 workers.
 	 * Rows of schedulers gone for a day are dropped on the way.
@@ -554,8 +574,8 @@ db_claim(PGconn *c, const struct hsd_opts *o, int limit,
     const char *pass_over, struct hsd_job **out)
 {
 	PGresult	*res;
-	const char	*params[5];
-	char		 lim[16], lease[16];
+	const char	*params[6];
+	char		 lim[16], lease[16], window[16];
 	struct hsd_job	*jobs;
 	int		 n, i;
 	double		 now = now_epoch();
@@ -568,7 +588,10 @@ db_claim(PGconn *c, const struct hsd_opts *o, int limit,
 	params[2] = lease;
 	params[3] = o->zones_array;
 	params[4] = pass_over;
-	if ((res = run(c, ST_CLAIM, params, 0)) == NULL)
+	snprintf(window, sizeof(window), "%d", HSD_SPARE_WINDOW);
+	params[5] = window;
+	if ((res = run(c, pass_over != NULL ? ST_CLAIM_SPARE : ST_CLAIM,
+	    params, 0)) == NULL)
 		return -1;
 	n = PQntuples(res);
 	if (n == 0) {
