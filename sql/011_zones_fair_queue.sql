@@ -45,8 +45,6 @@ ALTER TABLE scan_log SET (autovacuum_vacuum_scale_factor = 0,
 ALTER TABLE scheduler SET (autovacuum_vacuum_scale_factor = 0,
 	autovacuum_vacuum_threshold = 100);
 
--- Rights.  The responder shows a credential's zone; the scheduler keeps
--- its own row and writes why a host waits.
-GRANT SELECT (zone) ON credential TO hostscan_api;
+-- Rights.  The scheduler keeps its own row and reads the others' (the
+-- zones served); the responder needs neither.
 GRANT SELECT, INSERT, UPDATE, DELETE ON scheduler TO hostscan_sched;
-GRANT SELECT ON scheduler TO hostscan_api;

@@ -108,9 +108,13 @@ is($state, 2, '... Complete');
 note("the 1-host job's scan alone: $scan s");
 
 my $t0 = Time::HiRes::time();
-my $big = submit_job(map { host_item(dnsHostName => undef,
+my $r = HS::api(POST => '/api/v1/HostScanJob', token => admin_token(),
+    timeout => HS::scaled(120), json => [map { host_item(dnsHostName => undef,
     ipAddress => '127.3.' . int($_ / 250) . '.' . (1 + $_ % 250),
-    sshPort => $silent->port, credentialName => $cred) } 0 .. 9999);
+    sshPort => $silent->port, credentialName => $cred) } 0 .. 9999]);
+is($r->{status}, 200, 'POST of the 10 000-host job: 200')
+    or die "POST /HostScanJob: $r->{status} $r->{content}\n";
+my $big = $r->{json}{id};
 note(sprintf('POST of 10 000 hosts: %.2f s', Time::HiRes::time() - $t0));
 ok(HS::wait_for(sub { running($big) == 56 }, 15),
     'the 10 000-host job holds 56 workers (64 less the 8 reserved)');
