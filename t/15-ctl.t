@@ -365,7 +365,7 @@ my $BOX = 24 + 16;	# nonce and MAC around the text
 	is($rc, 0, 'credential list');
 	like($out, qr/^\Q$id\E\s+\Q$tag-pw\E\s+scanner\s+password\s+\d{4}-/m,
 	    'the table shows it');
-	like($out, qr/\AID\s+NAME\s+USERNAME\s+KIND\s+CREATED\s+SCOPE\n/,
+	like($out, qr/\AID\s+NAME\s+USERNAME\s+KIND\s+CREATED\s+ZONE\s+SCOPE\n/,
 	    'under a header');
 	($rc, $out) = run(['credential', 'list', '--json']);
 	is($rc, 0, 'credential list --json');
@@ -373,8 +373,8 @@ my $BOX = 24 + 16;	# nonce and MAC around the text
 	is(ref $list, 'ARRAY', 'a JSON array');
 	my ($e) = grep { $_->{name} eq "$tag-pw" } @{$list // []};
 	is_deeply([sort keys %{$e // {}}],
-	    [qw(createdAt id kind name scope scopeSet username)],
-	    'id, name, username, kind, createdAt, scope, scopeSet and nothing else');
+	    [qw(createdAt id kind name scope scopeSet username zone)],
+	    'id, name, username, kind, createdAt, zone, scope, scopeSet and nothing else');
 	is($e->{id}, $id, 'with its id');
 	is($e->{kind}, 'password', 'and kind');
 

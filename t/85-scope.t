@@ -90,11 +90,11 @@ is(psql("SELECT scope FROM credential WHERE name = " . q_($names)),
 	    . " VALUES (" . q_($old) . ", 'u', 'password', 'k', '\\x00')");
 	my ($rc, $out, $err) = ctl(['credential', 'list']);
 	is($rc, 0, 'credential list');
-	like($out, qr/\AID\s+NAME\s+USERNAME\s+KIND\s+CREATED\s+SCOPE\n/,
+	like($out, qr/\AID\s+NAME\s+USERNAME\s+KIND\s+CREATED\s+ZONE\s+SCOPE\n/,
 	    'a SCOPE column');
-	like($out, qr/^\S+\s+\Q$net\E\s+scanner\s+password\s+\S+\s+192\.0\.2\.0\/24,2001:db8::\/32$/m,
+	like($out, qr/^\S+\s+\Q$net\E\s+scanner\s+password\s+\S+\s+default\s+192\.0\.2\.0\/24,2001:db8::\/32$/m,
 	    '... with the scope');
-	like($out, qr/^\S+\s+\Q$old\E\s+u\s+password\s+\S+\s+any \(not set\)$/m,
+	like($out, qr/^\S+\s+\Q$old\E\s+u\s+password\s+\S+\s+default\s+any \(not set\)$/m,
 	    'a migrated credential shows "any (not set)"');
 	like($err, qr/^hostscanctl: warning: credential \Q$old\E has no scope of its own .*credential scope \S+ LIST$/m,
 	    '... and a warning on stderr');

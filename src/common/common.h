@@ -152,6 +152,8 @@ struct hs_config {
 	long	 retry_backoff_seconds;
 	long	 scan_max_bytes;	/* memory one scan may hold */
 	char	*sched_metrics_listen;	/* hostscand's /metrics "host:port" */
+	char	*zones;			/* the zones it serves, "a,b" */
+	long	 sched_reserve_workers;	/* kept for jobs without a worker */
 	/* sign-in (src/api/signin.c, hostscanctl user) */
 	char	*totp_key;		/* keys of the TOTP secrets */
 	long	 signin_pre_mfa_ttl;
@@ -497,5 +499,20 @@ void	 hs_errors_add(json_t *errors, const char *path, const char *msg);
 int	 hs_validate_hosts(const json_t *root, long max_hosts,
 	    struct hs_host_req **out, size_t *n, json_t *errors);
 void	 hs_host_reqs_free(struct hs_host_req *r, size_t n);
+
+/* ---- zone.c: scheduler zones (sql/011) ---- */
+
+struct hs_zones {
+	size_t	 n;
+	char	 name[HS_MAX_ZONES][HS_ZONE_NAME_MAX + 1];
+};
+
+/* NULL when s is a valid zone name, else why not. */
+const char *hs_check_zone(const char *s);
+/* "dmz, lab": comma-separated names, duplicates folded; -1 with err. */
+int	 hs_zones_parse(const char *text, struct hs_zones *, char *err,
+	    size_t errlen);
+/* The PostgreSQL text[] literal of the zones; -1 when out is too small. */
+int	 hs_zones_array(const struct hs_zones *, char *out, size_t outlen);
 
 #endif

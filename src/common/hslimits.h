@@ -85,6 +85,17 @@
 #define HS_DEFAULT_RETRY_BACKOFF	2L
 #define HS_MAX_RETRY_BACKOFF		300L
 /*
+ * config: zones -- the zones a hostscand serves (credential.zone names);
+ * sched_reserve_workers -- workers only a job with none of this
+ * scheduler's workers may take (at most an eighth of sched_workers), so a
+ * new job starts at once even while a large one holds every other worker.
+ */
+#define HS_DEFAULT_ZONES		"default"
+#define HS_ZONE_NAME_MAX		63
+#define HS_MAX_ZONES			32
+#define HS_DEFAULT_SCHED_RESERVE	8L
+#define HS_SCHED_RESERVE_SHARE		8
+/*
  * config: scan_max_bytes -- memory one host's scan may hold in hostscand:
  * the target's output while it is read, the parsed inventory and its JSON
  * text.  Past it the host fails and the scheduler goes on.

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * credential add | list | scope | rm: the service accounts scans log in
- * with, and where each may be used.  The secret comes from stdin only,
+ * credential add | list | scope | zone | rm: the service accounts scans
+ * log in with, where each may be used and which schedulers use it.  The secret comes from stdin only,
  * lives in sodium_malloc'd memory until it is sealed, and leaves this
  * process only as a secretbox.
  */
@@ -21,7 +21,8 @@
 /* SQL of credential.c */
 static const char sql_cred_add[] =
     "INSERT INTO credential (name, username, kind, key_id, secret, scope,"
-    " scope_set_at) VALUES ($1, $2, $3, $4, $5, $6, now()) RETURNING id";
+    " scope_set_at, zone) VALUES ($1, $2, $3, $4, $5, $6, now(), $7)"
+    " RETURNING id";
 /*
  * The kind as --kind spells it; the scope as the table shows it: a
  * migrated credential's "any" was nobody's choice.
@@ -30,8 +31,8 @@ static const char sql_cred_list[] =
     "SELECT id, name, username, replace(kind, '_', '-'),"
     " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
     " scope, scope_set_at IS NOT NULL,"
-    " CASE WHEN scope_set_at IS NULL THEN 'any (not set)' ELSE scope END "
-    "FROM credential ORDER BY name, id";
+    " CASE WHEN scope_set_at IS NULL THEN 'any (not set)' ELSE scope END,"
+    " zone FROM credential ORDER BY name, id";
 /* $1 an id or a name; a name may look like an id: the id wins. */
 #define CRED_BY_ID_OR_NAME \
     "WHERE id = COALESCE((SELECT id FROM credential WHERE id::text = $1)," \
@@ -39,6 +40,9 @@ static const char sql_cred_list[] =
 static const char sql_cred_scope[] =
     "UPDATE credential SET scope = $2, scope_set_at = now() "
     CRED_BY_ID_OR_NAME "RETURNING id, name";
+static const char sql_cred_zone[] =
+    "UPDATE credential SET zone = $2 " CRED_BY_ID_OR_NAME
+    "RETURNING id, name";
 static const char sql_cred_rm[] =
     "DELETE FROM credential " CRED_BY_ID_OR_NAME "RETURNING id, name";
 
@@ -137,6 +141,7 @@ cred_add(struct ctl *ctl, int argc, char **argv)
 		{ "username", required_argument, NULL, 'u' },
 		{ "kind", required_argument, NULL, 'k' },
 		{ "scope", required_argument, NULL, 's' },
+		{ "zone", required_argument, NULL, 'z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -144,16 +149,20 @@ cred_add(struct ctl *ctl, int argc, char **argv)
 	const struct kind	*kind = NULL;
 	PGresult		*res = NULL;
 	unsigned char		*secret = NULL, *box = NULL;
-	const char		*name = NULL, *user = NULL, *values[6];
-	const char		*scope_text = NULL;
+	const char		*name = NULL, *user = NULL, *values[7];
+	const char		*scope_text = NULL, *zone = HS_DEFAULT_ZONES;
 	char			 key_id[HS_MASTER_ID_LEN + 1], err[1024];
 	char			*scope = NULL, *boxhex = NULL;
+	const char		*why;
 	size_t			 len, boxlen = 0, i;
 	long			 n;
 	int			 ch, rc = CTL_ERR;
 
-	while ((ch = getopt_long(argc, argv, ":n:u:k:s:h", opts, NULL)) != -1)
+	while ((ch = getopt_long(argc, argv, ":n:u:k:s:z:h", opts, NULL)) != -1)
 		switch (ch) {
+		case 'z':
+			zone = optarg;
+			break;
 		case 's':
 			scope_text = optarg;
 			break;
@@ -189,6 +198,8 @@ cred_add(struct ctl *ctl, int argc, char **argv)
 	if ((n = hs_utf8_text_len(user)) < 1 || n > CRED_USERNAME_MAX)
 		return ctl_usage_err("--username: 1 to %d characters of UTF-8 "
 		    "text without control characters", CRED_USERNAME_MAX);
+	if ((why = hs_check_zone(zone)) != NULL)
+		return ctl_usage_err("credential add: --zone: %s", why);
 	if ((scope = scope_arg("credential add", scope_text)) == NULL)
 		return CTL_USAGE;
 	/* Before the prompt: no secret typed in for nothing. */
@@ -238,7 +249,8 @@ cred_add(struct ctl *ctl, int argc, char **argv)
 	values[3] = key_id;
 	values[4] = boxhex;
 	values[5] = scope;
-	if ((res = ctl_db_query(ctl, "credential add", sql_cred_add, 6, values,
+	values[6] = zone;
+	if ((res = ctl_db_query(ctl, "credential add", sql_cred_add, 7, values,
 	    "23505")) == NULL)
 		goto out;
 	if (ctl_db_state(res, "23505")) {
@@ -267,6 +279,7 @@ cred_list(struct ctl *ctl, int argc, char **argv)
 		{ "USERNAME", "username", 2, CTL_COL_TEXT, NULL },
 		{ "KIND", "kind", 3, CTL_COL_TEXT, NULL },
 		{ "CREATED", "createdAt", 4, CTL_COL_TEXT, NULL },
+		{ "ZONE", "zone", 8, CTL_COL_TEXT, NULL },
 		{ NULL, "scope", 5, CTL_COL_TEXT, NULL },
 		{ "SCOPE", NULL, 7, CTL_COL_TEXT, NULL },
 		{ NULL, "scopeSet", 6, CTL_COL_BOOL, NULL },
@@ -336,6 +349,36 @@ cred_scope(struct ctl *ctl, int argc, char **argv)
 	return rc;
 }
 
+/* credential zone NAME|ID ZONE: which schedulers scan with it from now on. */
+static int
+cred_zone(struct ctl *ctl, int argc, char **argv)
+{
+	PGresult	*res;
+	char		**arg;
+	const char	*params[2], *why;
+	int		 rc = CTL_ERR;
+
+	if ((arg = ctl_operands("credential zone", argc, argv, 2,
+	    "one NAME or ID and one ZONE", NULL, &rc)) == NULL ||
+	    (params[0] = name_or_id("credential zone", arg[0], &rc)) == NULL)
+		return rc;
+	if ((why = hs_check_zone(arg[1])) != NULL)
+		return ctl_usage_err("credential zone: %s", why);
+	params[1] = arg[1];
+	if ((res = ctl_db_query(ctl, "credential zone", sql_cred_zone, 2,
+	    params, NULL)) == NULL)
+		rc = CTL_ERR;
+	else if (PQntuples(res) == 0)
+		rc = ctl_err("no such credential: %s", arg[0]);
+	else {
+		printf("credential %s (%s) is in zone %s\n",
+		    PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0), arg[1]);
+		rc = CTL_OK;
+	}
+	PQclear(res);
+	return rc;
+}
+
 static int
 cred_rm(struct ctl *ctl, int argc, char **argv)
 {
@@ -370,7 +413,8 @@ ctl_credential(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctl_sub subs[] = {
 		{ "add", cred_add }, { "list", cred_list },
-		{ "scope", cred_scope }, { "rm", cred_rm },
+		{ "scope", cred_scope }, { "zone", cred_zone },
+		{ "rm", cred_rm },
 	};
 
 	return ctl_subcommand(ctl, "credential", subs,

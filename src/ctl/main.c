@@ -40,9 +40,10 @@ static const char *const usage_lines[] = {
 	"migrate [--sql-dir DIR]",
 	"masterkey new",
 	"credential add --name NAME --username USER --scope LIST "
-	    "[--kind password|private-key] < SECRET",
+	    "[--kind password|private-key] [--zone ZONE] < SECRET",
 	"credential list [--json]",
 	"credential scope NAME|ID LIST",
+	"credential zone NAME|ID ZONE",
 	"credential rm NAME|ID",
 	"audit [--credential NAME] [--since TIME] [--limit N] [--json]",
 	"job watch ID [--interval SECONDS]",

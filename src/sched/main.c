@@ -34,6 +34,8 @@ static const struct keyopt {
 	{ "backoff", "retry_backoff_seconds" },
 	{ "scan-max-bytes", "scan_max_bytes" },
 	{ "metrics-listen", "sched_metrics_listen" },
+	{ "zones", "zones" },
+	{ "reserve-workers", "sched_reserve_workers" },
 };
 #define NKEYOPTS	(sizeof(keyopts) / sizeof(keyopts[0]))
 /* getopt_long's value for keyopts[i] is OPT_KEY + i. */
@@ -49,7 +51,8 @@ usage(void)
 	    "[--grace SECONDS]\n"
 	    "                 [--backoff SECONDS] [--scan-max-bytes N] "
 	    "[--instance NAME]\n"
-	    "                 [--metrics-listen HOST:PORT]\n");
+	    "                 [--metrics-listen HOST:PORT] [--zones ZONE,...]\n"
+	    "                 [--reserve-workers N]\n");
 	exit(HSD_EXIT_USAGE);
 }
 
@@ -161,6 +164,17 @@ main(int argc, char *argv[])
 	o.connect_timeout = (int)cfg.db_connect_timeout;
 	o.grace = (int)cfg.shutdown_grace;
 	o.scan_max_bytes = (size_t)cfg.scan_max_bytes;
+	/* At most an eighth of the pool waits for newcomers. */
+	o.reserve = (int)cfg.sched_reserve_workers;
+	if (o.reserve > o.workers / HS_SCHED_RESERVE_SHARE)
+		o.reserve = o.workers / HS_SCHED_RESERVE_SHARE;
+	if (hs_zones_parse(cfg.zones, &o.zones, err, sizeof(err)) == -1 ||
+	    hs_zones_array(&o.zones, o.zones_array,
+	    sizeof(o.zones_array)) == -1) {
+		fprintf(stderr, "hostscand: zones: %s\n", err);
+		rc = HSD_EXIT_USAGE;
+		goto out;
+	}
 	if (instance != NULL) {
 		if (strlen(instance) == 0 || hs_strlcpy(o.instance, instance,
 		    sizeof(o.instance)) == -1) {

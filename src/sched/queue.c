@@ -307,6 +307,7 @@ housekeeper_main(void *arg)
 	PGconn			*c = NULL;
 	double			 next_hb = 0, next_cancel = 0;
 	double			 next_reap = 0, next_stats, last_stats;
+	double			 next_beat = 0, next_zones = 0;
 	long			 last_done = 0;
 
 	next_stats = last_stats = mono();
@@ -368,6 +369,16 @@ housekeeper_main(void *arg)
 				wake();
 			}
 		}
+		if (t >= next_beat && db_beat(c, o) == 0)
+			next_beat = t + HSD_BEAT_MS / 1000.0;
+		if (t >= next_zones) {
+			int	 mk = 0, cl = 0;
+
+			next_zones = t + HSD_ZONE_CHECK_MS / 1000.0;
+			if (db_zone_wait(c, &mk, &cl) == 0 && (mk || cl))
+				hs_log(HS_LOG_INFO, "zone_wait", "waiting=%d "
+				    "served_again=%d", mk, cl);
+		}
 		if (t >= next_stats) {
 			long	 done = atomic_load(&n_done);
 
@@ -393,6 +404,8 @@ next:
 		free(lost);
 		usleep(100 * 1000);
 	}
+	if (c != NULL && PQstatus(c) == CONNECTION_OK)
+		db_unregister(c, o);
 	PQfinish(c);
 	return NULL;
 }
@@ -437,6 +450,32 @@ wait_events(PGconn *c, int ms)
 			ev |= EV_NOTIFY;
 	}
 	return ev;
+}
+
+/*
+ * The jobs with a host claimed or running here, as a uuid[] literal for
+ * the claim of a reserved worker (malloc'd).
+ */
+static char *
+busy_jobs(void)
+{
+	size_t	 cap = (size_t)q.nslots * 2 * (HS_UUID_LEN + 1) + 3, o = 0, i;
+	char	*s = hs_xmalloc(cap);
+	int	 k;
+
+	s[o++] = '{';
+	pthread_mutex_lock(&q.mu);
+	for (k = 0; k < q.nslots; k++)
+		if (q.slots[k].job != NULL)
+			o += (size_t)snprintf(s + o, cap - o, "%s%s",
+			    o > 1 ? "," : "", q.slots[k].job->job_id);
+	for (i = 0; i < q.count; i++)
+		o += (size_t)snprintf(s + o, cap - o, "%s%s", o > 1 ? "," : "",
+		    q.ring[(q.head + i) % q.cap]->job_id);
+	pthread_mutex_unlock(&q.mu);
+	s[o++] = '}';
+	s[o] = '\0';
+	return s;
 }
 
 static void
@@ -537,8 +576,8 @@ queue_run(const struct hsd_ctx *ctx)
 	pthread_attr_t		 attr;
 	pthread_t		 hk, wd;
 	sigset_t		 block, old;
-	int			 pfd[2], i, drained = 0, notified = 0,
-				 rc = 1, stuck;
+	int			 pfd[2], i, drained = 0, spare_drained = 0,
+				 notified = 0, rc = 1, stuck;
 	double			 retry_at = 0, last_claim = 0;
 
 	if (pipe2(pfd, O_NONBLOCK | O_CLOEXEC) == -1) {
@@ -578,18 +617,28 @@ queue_run(const struct hsd_ctx *ctx)
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	hs_log(HS_LOG_INFO, "started", "instance=%s workers=%d lease_s=%d "
-	    "host_timeout_s=%d step_timeout_s=%d max_attempts=%d db_conns=%d",
+	    "host_timeout_s=%d step_timeout_s=%d max_attempts=%d db_conns=%d "
+	    "zones=%s reserve=%d",
 	    o->instance, o->workers, o->lease, o->host_timeout,
-	    o->step_timeout, o->max_attempts, o->db_conns);
+	    o->step_timeout, o->max_attempts, o->db_conns, o->zones_array,
+	    o->reserve);
 
 	/*
 	 * Claim when there is room and either the last claim filled all
 	 * the room (more may wait), a NOTIFY came, or the poll is due.  A
-	 * drained queue is not re-read each time a worker finishes.
+	 * drained queue is not re-read each time a worker finishes.  The
+	 * last o->reserve free workers go only to jobs with no host here,
+	 * one host per claim, so a job queued behind a large one starts at
+	 * once even when the large one's hosts never answer.
 	 */
 	while (!atomic_load(&hsd_terminate)) {
 		struct hsd_job	*jobs = NULL;
+		char		*busy = NULL;
 		int		 free_slots = o->workers - inflight(), n, ev;
+		int		 open = free_slots - o->reserve;
+		int		 spare = free_slots < o->reserve ? free_slots :
+				    o->reserve;
+		int		 use_open;
 		double		 t = mono(), due;
 
 		if (c == NULL || PQstatus(c) != CONNECTION_OK) {
@@ -606,13 +655,21 @@ queue_run(const struct hsd_ctx *ctx)
 				retry_at = t + 1;
 				continue;
 			}
-			drained = 0;
+			drained = spare_drained = 0;
 		}
 		due = last_claim + HSD_POLL_MS / 1000.0 - t;
-		if (free_slots > 0 && (!drained || notified || due <= 0)) {
+		if (notified || due <= 0) {
+			drained = spare_drained = notified = 0;
 			last_claim = t;
-			notified = 0;
-			n = db_claim(c, o, free_slots, &jobs);
+		}
+		use_open = open > 0 && !drained;
+		if (use_open || (spare > 0 && !spare_drained)) {
+			int	 want = use_open ? open : 1;
+
+			if (!use_open)
+				busy = busy_jobs();
+			n = db_claim(c, o, want, busy, &jobs);
+			free(busy);
 			if (n < 0) {
 				retry_at = t + 1;
 				wait_events(NULL, 1000);
@@ -623,7 +680,10 @@ queue_run(const struct hsd_ctx *ctx)
 				push(jobs, n);
 			}
 			free(jobs);
-			drained = n < free_slots;
+			if (use_open)
+				drained = n < want;
+			else
+				spare_drained = n < want;
 			continue;
 		}
 		ev = wait_events(c, free_slots == 0 || due > 1 ? HSD_POLL_MS :

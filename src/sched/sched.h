@@ -47,6 +47,21 @@ enum { HSD_EXIT_OK = 0, HSD_EXIT_ERR = 1, HSD_EXIT_USAGE = 2,
 #define HSD_MAX_PROMPT			256	/* keyboard-interactive prompt bytes */
 #define HSD_MAX_KBDINT_ROUNDS		4
 #define HSD_WATCH_MS			100	/* watchdog: deadlines, stops */
+/*
+ * Zones: each scheduler writes its row of the scheduler table every
+ * HSD_BEAT_MS; one seen within HSD_SCHED_LIVE_S is running, one gone for
+ * HSD_SCHED_FORGET_S is deleted.  Every HSD_ZONE_CHECK_MS the queued hosts
+ * of zones nobody serves are told so (HSD_ZONE_WAIT "zone").
+ */
+#define HSD_BEAT_MS			2000
+#define HSD_SCHED_LIVE_S		10
+#define HSD_SCHED_FORGET_S		86400
+#define HSD_ZONE_CHECK_MS		5000
+/* Queued hosts, in turn, a reserved worker's claim looks at. */
+#define HSD_SPARE_WINDOW		1000
+#define HSD_ZONE_WAIT	"waiting: no running scheduler serves zone "
+#define HSD_STR_(x)			#x
+#define HSD_STR(x)			HSD_STR_(x)
 
 /* Positions in the API's ActionFailureReason list. */
 enum hsd_reason {
@@ -74,6 +89,9 @@ struct hsd_opts {
 	int		 backoff;
 	int		 connect_timeout;	/* database, seconds */
 	size_t		 scan_max_bytes;
+	int		 reserve;	/* workers kept for jobs not running here */
+	struct hs_zones	 zones;
+	char		 zones_array[HS_MAX_ZONES * (HS_ZONE_NAME_MAX + 1) + 3];
 };
 
 /* One claimed host_scan_host row: the request and its attempt. */
@@ -287,9 +305,18 @@ PGconn		*db_acquire(struct db_pool *);	/* connected, or NULL */
 void		 db_release(struct db_pool *, PGconn *);
 PGconn		*db_connect(const struct hsd_opts *, const char *purpose);
 
-/* Claims up to limit rows; *out calloc'd.  Returns count, or -1. */
+/*
+ * Claims up to limit rows of the zones served; with pass_over (a uuid[]
+ * literal), a reserved worker's claim that passes over those jobs.  *out
+ * calloc'd.  Returns count, or -1.
+ */
 int	 db_claim(PGconn *, const struct hsd_opts *, int limit,
-	    struct hsd_job **out);
+	    const char *pass_over, struct hsd_job **out);
+/* The scheduler table: this instance runs (beat) or stopped. */
+int	 db_beat(PGconn *, const struct hsd_opts *);
+int	 db_unregister(PGconn *, const struct hsd_opts *);
+/* Marks the queued hosts of unserved zones, clears the others. */
+int	 db_zone_wait(PGconn *, int *marked, int *cleared);
 /* Extends the leases of (ids, attempts); fills lost[] with 1 for rows gone. */
 int	 db_heartbeat(PGconn *, const struct hsd_opts *,
 	    struct hsd_job *const *jobs, size_t n, int *lost);

@@ -18,12 +18,13 @@
  * locked_by).
  */
 enum st {
-	ST_CLAIM, ST_HEARTBEAT, ST_REAP, ST_CANCELLED, ST_RELEASE_ONE,
-	ST_RELEASE_ALL, ST_HOST_BY_DNS, ST_HOST_BY_IP, ST_HOST_BY_ENDPOINT,
-	ST_CREDENTIAL, ST_AUDIT, ST_LOCK,
+	ST_CLAIM, ST_CLAIM_SPARE, ST_HEARTBEAT, ST_REAP, ST_CANCELLED,
+	ST_RELEASE_ONE, ST_RELEASE_ALL, ST_HOST_BY_DNS, ST_HOST_BY_IP,
+	ST_HOST_BY_ENDPOINT, ST_CREDENTIAL, ST_AUDIT, ST_LOCK,
 	ST_HOST_UPDATE, ST_HOST_INSERT_DNS, ST_HOST_INSERT_IP, ST_INV_USERS,
 	ST_INV_GROUPS, ST_INV_MEMBERS, ST_INV_SERVICES, ST_INV_TASKS,
-	ST_INV_SOFTWARE, ST_FINISH, ST_TIMEOUT, ST_QUEUE_DEPTH, ST__MAX
+	ST_INV_SOFTWARE, ST_FINISH, ST_TIMEOUT, ST_QUEUE_DEPTH, ST_BEAT,
+	ST_UNREGISTER, ST_ZONE_WAIT, ST__MAX
 };
 
 #define HOST_SET \
@@ -52,38 +53,101 @@ enum st {
 	"  $16" \
 	" WHERE $1::uuid IS NULL "
 
+/* The claims' queued hosts of the zones served ($4). */
+#define CLAIM_WHERE \
+	"h.state = 0 AND (h.not_before IS NULL OR h.not_before <= now())" \
+	" AND h.credential_id IN (SELECT k.id FROM credential k" \
+	"  WHERE k.zone = ANY($4::text[]))"
+
+/* The claims' update of the rows chosen (c), their log and result. */
+#define CLAIM_TAIL \
+	" u AS (UPDATE host_scan_host h SET state = 1," \
+	"  attempt = h.attempt + 1, locked_by = $1," \
+	"  lease_until = now() + make_interval(secs => $3)," \
+	"  time_started = clock_timestamp(), not_before = NULL," \
+	"  status_description = NULL" \
+	"  FROM c WHERE h.id = c.id" \
+	"  RETURNING h.id, h.job_id, h.attempt, h.dns_host_name," \
+	"  h.ip_address, h.os, h.credential_id, h.platform_id," \
+	"  h.accept_first, h.trust_action, h.trusted_thumbprint," \
+	"  h.ssh_port, h.ord, h.time_created)," \
+	" l AS (INSERT INTO scan_log (host_scan_host_id, attempt, level," \
+	"  step, message) SELECT id, attempt, 'info', 'claim'," \
+	"  'claimed by ' || $1 || ' (attempt ' || attempt || ')' FROM u)" \
+	" SELECT u.id, u.job_id, u.attempt, u.dns_host_name, u.ip_address," \
+	"  u.os, u.credential_id, u.platform_id, u.accept_first," \
+	"  u.trust_action, u.trusted_thumbprint, u.ssh_port, k.name, k.kind," \
+	"  k.scope FROM u LEFT JOIN credential k ON k.id = u.credential_id" \
+	"  ORDER BY u.ord, u.time_created"
+
 static const struct {
 	const char	*name;
 	const char	*sql;
 	int		 nparams;
 } stmts[ST__MAX] = {
 	/*
-	 * $1 instance, $2 how many, $3 lease seconds.  Each row comes with
-	 * its credential's name, kind and scope (never the secret): what the
+	 * $1 instance, $2 how many, $3 lease seconds, $4 the zones served.
+	 * Lowest ord first is round-robin across jobs (sql/011):
+	 * host_scan_host_fair serves the order and the limit, and the zone
+	 * is one cached lookup of the credential per credential.  Each row comes with its
+	 * credential's name, kind and scope (never the secret): what the
 	 * scope and trust checks need before anything is sent.
 	 */
 	[ST_CLAIM] = { "claim",
 	    "WITH c AS MATERIALIZED ("
-	    " SELECT id FROM host_scan_host"
-	    " WHERE state = 0 AND (not_before IS NULL OR not_before <= now())"
-	    " ORDER BY time_created LIMIT $2 FOR UPDATE SKIP LOCKED),"
-	    " u AS (UPDATE host_scan_host h SET state = 1,"
-	    "  attempt = h.attempt + 1, locked_by = $1,"
-	    "  lease_until = now() + make_interval(secs => $3),"
-	    "  time_started = clock_timestamp(), not_before = NULL"
-	    "  FROM c WHERE h.id = c.id"
-	    "  RETURNING h.id, h.job_id, h.attempt, h.dns_host_name,"
-	    "  h.ip_address, h.os, h.credential_id, h.platform_id,"
-	    "  h.accept_first, h.trust_action, h.trusted_thumbprint,"
-	    "  h.ssh_port, h.time_created),"
-	    " l AS (INSERT INTO scan_log (host_scan_host_id, attempt, level,"
-	    "  step, message) SELECT id, attempt, 'info', 'claim',"
-	    "  'claimed by ' || $1 || ' (attempt ' || attempt || ')' FROM u)"
-	    " SELECT u.id, u.job_id, u.attempt, u.dns_host_name, u.ip_address,"
-	    "  u.os, u.credential_id, u.platform_id, u.accept_first,"
-	    "  u.trust_action, u.trusted_thumbprint, u.ssh_port, k.name, k.kind,"
-	    "  k.scope FROM u LEFT JOIN credential k ON k.id = u.credential_id"
-	    "  ORDER BY u.time_created", 3 },
+	    " SELECT h.id FROM host_scan_host h WHERE " CLAIM_WHERE
+	    " ORDER BY h.ord, h.time_created LIMIT $2 FOR UPDATE OF h SKIP LOCKED),"
+	    CLAIM_TAIL, 4 },
+	/*
+	 * A reserved worker's claim: as above, passing over the jobs of $5
+	 * (those with a host here), among the first $6 queued hosts in turn
+	 * only: a job that has none running anywhere has its first hosts
+	 * there, and the window keeps the claim short however many hosts
+	 * the passed-over jobs have queued.
+	 */
+	[ST_CLAIM_SPARE] = { "claim_spare",
+	    "WITH w AS MATERIALIZED ("
+	    " SELECT h.id, h.job_id FROM host_scan_host h WHERE " CLAIM_WHERE
+	    " ORDER BY h.ord, h.time_created LIMIT $6),"
+	    " c AS MATERIALIZED (SELECT h.id FROM host_scan_host h, w"
+	    " WHERE h.id = w.id AND w.job_id <> ALL($5::uuid[]) AND h.state = 0"
+	    " ORDER BY h.ord, h.time_created LIMIT $2 FOR UPDATE OF h SKIP LOCKED),"
+	    CLAIM_TAIL, 6 },
+	/*
+	 * This scheduler is running: $1 instance, $2 zones, $3 workers.
+	 * Rows of schedulers gone for a day are dropped on the way.
+	 */
+	[ST_BEAT] = { "beat",
+	    "WITH d AS (DELETE FROM scheduler WHERE last_seen < now() -"
+	    "  make_interval(secs => " HSD_STR(HSD_SCHED_FORGET_S) "))"
+	    " INSERT INTO scheduler (instance, zones, workers)"
+	    " VALUES ($1, $2::text[], $3::integer)"
+	    " ON CONFLICT (instance) DO UPDATE SET zones = EXCLUDED.zones,"
+	    "  workers = EXCLUDED.workers, last_seen = now()", 3 },
+	[ST_UNREGISTER] = { "unregister",
+	    "DELETE FROM scheduler WHERE instance = $1", 1 },
+	/*
+	 * Why a host waits: the queued hosts whose credential's zone no
+	 * running scheduler serves say so in their status description
+	 * (the job's status and `job watch` show it); the others lose that
+	 * description once one does.  Only rows whose text changes are
+	 * written.
+	 */
+	[ST_ZONE_WAIT] = { "zone_wait",
+	    "WITH live AS (SELECT DISTINCT unnest(zones) AS zone FROM scheduler"
+	    "  WHERE last_seen > now() - make_interval(secs => "
+	    HSD_STR(HSD_SCHED_LIVE_S) ")),"
+	    " w AS (SELECT k.id, '" HSD_ZONE_WAIT "\"' || k.zone || '\"'"
+	    "  AS why FROM credential k"
+	    "  WHERE k.zone NOT IN (SELECT zone FROM live)),"
+	    " m AS (UPDATE host_scan_host h SET status_description = w.why"
+	    "  FROM w WHERE h.state = 0 AND h.credential_id = w.id"
+	    "  AND h.status_description IS DISTINCT FROM w.why RETURNING 1),"
+	    " c AS (UPDATE host_scan_host h SET status_description = NULL"
+	    "  WHERE h.state = 0 AND h.status_description LIKE '"
+	    HSD_ZONE_WAIT "%'"
+	    "  AND h.credential_id NOT IN (SELECT id FROM w) RETURNING 1)"
+	    " SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM c)", 0 },
 	/* $1 instance, $2 lease seconds, $3 ids, $4 attempts */
 	[ST_HEARTBEAT] = { "heartbeat",
 	    "UPDATE host_scan_host h"
@@ -537,11 +601,12 @@ hsd_job_free(struct hsd_job *j)
 }
 
 int
-db_claim(PGconn *c, const struct hsd_opts *o, int limit, struct hsd_job **out)
+db_claim(PGconn *c, const struct hsd_opts *o, int limit,
+    const char *pass_over, struct hsd_job **out)
 {
 	PGresult	*res;
-	const char	*params[3];
-	char		 lim[16], lease[16];
+	const char	*params[6];
+	char		 lim[16], lease[16], window[16];
 	struct hsd_job	*jobs;
 	int		 n, i;
 	double		 now = now_epoch();
@@ -552,7 +617,12 @@ db_claim(PGconn *c, const struct hsd_opts *o, int limit, struct hsd_job **out)
 	params[0] = o->instance;
 	params[1] = lim;
 	params[2] = lease;
-	if ((res = run(c, ST_CLAIM, params, 0)) == NULL)
+	params[3] = o->zones_array;
+	params[4] = pass_over;
+	snprintf(window, sizeof(window), "%d", HSD_SPARE_WINDOW);
+	params[5] = window;
+	if ((res = run(c, pass_over != NULL ? ST_CLAIM_SPARE : ST_CLAIM,
+	    params, 0)) == NULL)
 		return -1;
 	n = PQntuples(res);
 	if (n == 0) {
@@ -598,6 +668,58 @@ db_claim(PGconn *c, const struct hsd_opts *o, int limit, struct hsd_job **out)
 	PQclear(res);
 	*out = jobs;
 	return n;
+}
+
+int
+db_beat(PGconn *c, const struct hsd_opts *o)
+{
+	PGresult	*res;
+	const char	*params[3];
+	char		 workers[16];
+
+	snprintf(workers, sizeof(workers), "%d", o->workers);
+	params[0] = o->instance;
+	params[1] = o->zones_array;
+	params[2] = workers;
+	if ((res = run(c, ST_BEAT, params, 0)) == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+int
+db_unregister(PGconn *c, const struct hsd_opts *o)
+{
+	PGresult	*res;
+	const char	*params[1];
+
+	params[0] = o->instance;
+	if ((res = run(c, ST_UNREGISTER, params, 0)) == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+int
+db_zone_wait(PGconn *c, int *marked, int *cleared)
+{
+	PGresult	*res;
+	long long	 v;
+	const char	*errstr;
+
+	*marked = *cleared = 0;
+	if ((res = run(c, ST_ZONE_WAIT, NULL, 0)) == NULL)
+		return -1;
+	if (PQntuples(res) == 1) {
+		if (hs_strtonum(PQgetvalue(res, 0, 0), 0, INT32_MAX, &v,
+		    &errstr) == 0)
+			*marked = (int)v;
+		if (hs_strtonum(PQgetvalue(res, 0, 1), 0, INT32_MAX, &v,
+		    &errstr) == 0)
+			*cleared = (int)v;
+	}
+	PQclear(res);
+	return 0;
 }
 
 /* "{a,b,c}" of uuids or integers (no quoting needed for either). */

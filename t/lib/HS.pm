@@ -287,6 +287,7 @@ sub credential {
 	    '--username', $o{username} // 'scanner',
 	    '--scope', $o{scope} // 'any');
 	push @a, '--kind', $o{kind} if defined $o{kind};
+	push @a, '--zone', $o{zone} if defined $o{zone};
 	my ($rc, $out, $err) = ctl(\@a, stdin => $secret);
 	die "HS: credential add $name failed ($rc): $err\n" if $rc != 0;
 	return trim($out);

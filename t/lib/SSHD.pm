@@ -163,6 +163,7 @@ sub new {
 		extra => $o{extra_config} // '',
 		sh_is_bash => $o{sh_is_bash},
 		binds => $o{binds} // {},
+		netns => $o{netns},
 		log => "$dir/sshd.log",
 	}, $class;
 	$self->{port} = $o{port} // free_port($self->{addr});
@@ -314,8 +315,11 @@ sub start {
 		open(STDERR, '>&', \*STDOUT);
 		{
 			no warnings 'exec';
-			exec '/usr/bin/unshare', '--mount', '--propagation',
-			    'private', '/bin/sh', '-c', $script;
+			# In a network namespace of its own (netns => NAME),
+			# reachable only from inside it.
+			exec(($self->{netns} ? ('/usr/sbin/ip', 'netns', 'exec',
+			    $self->{netns}) : ()), '/usr/bin/unshare', '--mount',
+			    '--propagation', 'private', '/bin/sh', '-c', $script);
 		}
 		POSIX::_exit(127);
 	}
@@ -323,7 +327,11 @@ sub start {
 	$live{$pid} = $self;
 	my $end = Time::HiRes::time() + 15;
 	while (Time::HiRes::time() < $end) {
-		my $s = IO::Socket::INET->new(PeerAddr => $self->{addr},
+		# Out of reach in another namespace: its log says when.
+		return $self if $self->{netns} && slurp($self->{log}) =~
+		    /Server listening on \Q$self->{addr}\E port $self->{port}\b/;
+		my $s = !$self->{netns} && IO::Socket::INET->new(
+		    PeerAddr => $self->{addr},
 		    PeerPort => $self->{port}, Proto => 'tcp', Timeout => 1);
 		if ($s) {
 			my $banner = '';
@@ -459,7 +467,8 @@ sub start_hostscand {
 	my $n = ++$n_daemon;
 	my $instance = $o{instance} // "t$$-$n";
 	my $log = "$dir/hostscand-$$-$n.log";
-	my @cmd = ($bin, '--config',
+	my @cmd = (($o{netns} ? ('/usr/sbin/ip', 'netns', 'exec', $o{netns}) :
+	    ()), $bin, '--config',
 	    $o{config} // HS::env_required('HOSTSCAN_CONFIG'),
 	    '--instance', $instance,
 	    '--workers', $o{workers} // 8,
@@ -472,6 +481,8 @@ sub start_hostscand {
 	push @cmd, '--db-connections', $o{db_connections}
 	    if defined $o{db_connections};
 	push @cmd, '--metrics-listen', $o{metrics} if defined $o{metrics};
+	push @cmd, '--zones', $o{zones} if defined $o{zones};
+	push @cmd, '--reserve-workers', $o{reserve} if defined $o{reserve};
 	my $pid = fork // die "hostscand: fork: $!\n";
 	if ($pid == 0) {
 		POSIX::setpgid(0, 0);
