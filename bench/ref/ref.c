@@ -131,10 +131,16 @@ static void
 reply(FCGX_Request *rq, int status, json_t *body)
 {
 	char	*s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	char	 head[128];
+	int	 n;
 
-	FCGX_FPrintF(rq->out, "Status: %d\r\nContent-Type: application/json"
-	    "\r\nContent-Length: %zu\r\n\r\n%s", status, s ? strlen(s) : 0,
-	    s ? s : "");
+	/* libfcgi's own printf knows no %zu. */
+	n = snprintf(head, sizeof(head), "Status: %d\r\nContent-Type: "
+	    "application/json\r\nContent-Length: %zu\r\n\r\n", status,
+	    s ? strlen(s) : 0);
+	FCGX_PutStr(head, n, rq->out);
+	if (s != NULL)
+		FCGX_PutStr(s, (int)strlen(s), rq->out);
 	free(s);
 	json_decref(body);
 }
