@@ -119,6 +119,8 @@
 #define HS_MAX_TOKEN_LEN		8192
 #define HS_MAX_HEADER_LEN		8192
 #define HS_MAX_KEYRING_KEYS		64
+/* Credentials and platforms a responder worker remembers (hostreq.c). */
+#define HS_REFS_CACHE_MAX		4096
 #define HS_MAX_CONFIG_LINE		4096
 #define HS_MAX_SECRET_BYTES		65536
 #define HS_MAX_ROLES			32
