@@ -15,8 +15,8 @@
 /* config: max_hosts_per_request */
 #define HS_DEFAULT_MAX_HOSTS		10000L
 #define HS_MAX_MAX_HOSTS		1000000L
-/* config: workers (responder processes) */
-#define HS_DEFAULT_WORKERS		4L
+/* config: workers (responder processes; why 8: hostscan.conf(5)) */
+#define HS_DEFAULT_WORKERS		8L
 #define HS_MAX_WORKERS			256L
 /* config: listen_mode -- of the responder's UNIX socket */
 #define HS_DEFAULT_LISTEN_MODE		0660L
