@@ -2,7 +2,8 @@
 # The queue under several hostscand instances: every host claimed exactly
 # once per attempt, a crashed or frozen instance's hosts finished by
 # another after the lease expires (never two results), cancellation of a
-# running job, the reaper's last word, and a graceful SIGTERM.
+# running job, the reaper's last word, a graceful SIGTERM, and a new
+# job's start within a second without a NOTIFY.
 use strict;
 use warnings;
 
@@ -97,6 +98,27 @@ sub refused_items {
 	    or diag explain \%by;
 	is(stop_hostscand($a), 0, 'instance A stops');
 	is(stop_hostscand($b), 0, 'instance B stops');
+}
+
+# ---- a new job starts within a second: no NOTIFY, the poll (sql/013) ----
+{
+	my $d = start_hostscand(workers => 4, step => 2);
+	my $port = SSHD::free_port('0.0.0.0');
+	ok(drain_queue(60), 'queue drained');
+	my @lat;
+	for my $i (1 .. 5) {
+		# Each job at another phase of the scheduler's poll.
+		Time::HiRes::sleep(0.05 + rand(0.3));
+		my $job = submit_job(refused_items(1, $port));
+		ok(wait_job($job, 20), "job $i finished");
+		push @lat, psql("SELECT extract(epoch FROM time_started"
+		    . " - time_created) FROM host_scan_host WHERE job_id = "
+		    . sq($job)) + 0;
+	}
+	my ($max) = sort { $b <=> $a } @lat;
+	cmp_ok($max, '<', HS::scaled(1),
+	    "a new job's host is claimed within 1 s (slowest of five: ${max}s)");
+	is(stop_hostscand($d), 0, 'stops');
 }
 
 # ---- the database restarts under a running scheduler ----

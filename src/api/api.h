@@ -96,6 +96,7 @@ struct worker {
 	unsigned long		 db_epoch;	/* bumped on every connect */
 	unsigned long		 revoke_events;	/* NOTIFY hostscan_revoke seen */
 	int			 in_tx;		/* between db_begin and its end */
+	json_t			*refs;		/* credentials, platforms: hostreq.c */
 };
 
 /* One request; req_free() releases everything it owns. */
@@ -249,22 +250,27 @@ json_t	*job_status(const PGresult *, int from, int to);
 void	 reply_job_status(struct req *, const char *id, int status);
 /*
  * Queues one job of hostreq.c's records (or a re-scan's) and returns its
- * status; NULL after answering the error.
+ * status; NULL after answering the error, or, with *stale set and nothing
+ * answered, when guard (hosts_validate's) no longer holds.
  */
-json_t	*job_create(struct req *, const json_t *rows, const char *rescan_of);
+json_t	*job_create(struct req *, const json_t *rows, const char *guard,
+	    const char *rescan_of, int *stale);
 
 /* hostreq.c */
 /*
  * Validates a HostScanJobRequest array: *h and *n the items that parsed,
- * *rows their records for ST_JOB_INSERT, errors every problem, refused
+ * *rows their records for ST_JOB_INSERT and *guard (unless NULL) its $6,
+ * errors every problem, refused
  * (may be NULL) the hosts a credential's scope refused.  API_VALIDATION
  * when the body as a whole is unusable, API_UNAVAILABLE or API_INTERNAL
  * with *dberr when the lookups failed, else API_OK (items may still have
  * errors).
  */
 enum api_err hosts_validate(struct req *, const json_t *root,
-	    struct hs_host_req **h, size_t *n, json_t **rows, json_t *errors,
-	    json_t *refused, enum db_err *dberr);
+	    struct hs_host_req **h, size_t *n, json_t **rows, char **guard,
+	    json_t *errors, json_t *refused, enum db_err *dberr);
+/* Drops the worker's memory of credentials and platforms. */
+void	 refs_forget(struct worker *);
 /*
  * A credential's scope against a request's host (POST, ValidateImportedCSV
  * and re-scans): 1 when admitted, else 0 with the message for the

@@ -200,7 +200,8 @@ h_csv_validate(struct req *r, const char *id)
 		goto out;
 	errors = json_object();
 	/* A dry run: nothing would be sent, so nothing goes to the audit. */
-	e = hosts_validate(r, root, &h, &n, &rows, errors, NULL, &dberr);
+	e = hosts_validate(r, root, &h, &n, &rows, NULL, errors, NULL,
+	    &dberr);
 	if (e == API_UNAVAILABLE || e == API_INTERNAL) {
 		reply_db_error(r, dberr);
 		goto out;

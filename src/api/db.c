@@ -10,6 +10,23 @@
 
 #include "api.h"
 
+/*
+ * RFC 3339 UTC with microseconds, as every timestamp leaves the API: the
+ * body of sql/001's hs_ts() written out.  A statement's cached plan keeps
+ * this expression, where an inlined SQL function's body would be parsed
+ * again whenever the statement is planned.
+ */
+#define TS(col) \
+	"to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+/*
+ * The rows after a keyset cursor, every row when it is NULL, in a form a
+ * generic plan serves from the index on col.  Ids are gen_random_uuid()
+ * (version 4): none is the nil uuid.
+ */
+#define AFTER(col, p) \
+	col " > COALESCE(" p "::uuid, '00000000-0000-0000-0000-000000000000')"
+
 /* Columns of one HostScanHostStatus (HC_ in api.h). */
 #define HOST_STATUS_COLS \
 	"h.id, h.host_id, h.name, h.dns_host_name, h.os, h.ip_address, " \
@@ -19,8 +36,8 @@
 #define RES_HOST_COLS \
 	"s.id, COALESCE(s.name, h.name), s.dns_host_name, s.ip_address," \
 	" COALESCE(s.os, h.os), COALESCE(s.version, h.version), s.host_id," \
-	" s.credential_id, s.platform_id, hs_ts(h.last_scan_at)," \
-	" hs_ts(h.last_scan_start_at), h.host_connected," \
+	" s.credential_id, s.platform_id, " TS("h.last_scan_at") "," \
+	" " TS("h.last_scan_start_at") ", h.host_connected," \
 	" s.discovered_fingerprint, h.trusted_fingerprint, s.job_id," \
 	" s.ssh_port, s.discovered_key_type, h.trusted_key_type "
 
@@ -36,14 +53,17 @@
 #define RES_USER_COLS \
 	"u.id, u.name, u.display_name, u.unix_id, u.unix_group_id," \
 	" u.home_directory, u.shell, u.privilege," \
-	" hs_ts(u.password_changed_at), hs_ts(u.password_expires_at)," \
+	" " TS("u.password_changed_at") ", " TS("u.password_expires_at") "," \
 	" u.is_disabled, u.host_scan_host_id, u.host_id, " \
 	UNIX_SID("S-1-22-1-", "u.unix_id") " "
 
 /*
- * Prepared once per connection (dbconn.c).  Host items travel as one
- * jsonb array so that a job of 10 000 hosts is one INSERT, one round trip
- * and one transaction.
+ * Prepared once per connection (dbconn.c), which plans each once: the
+ * connection runs with plan_cache_mode = force_generic_plan, so every
+ * statement here must have a plan that is right for any parameter (no
+ * "$1 IS NULL OR ..." a custom plan would fold away).  Host items travel
+ * as one jsonb array so that a job of 10 000 hosts is one INSERT, one
+ * round trip and one transaction.
  */
 const struct db_stmt db_stmts[ST__MAX] = {
 	[ST_PING] = { "ping", "SELECT 1", "" },
@@ -86,15 +106,29 @@ const struct db_stmt db_stmts[ST__MAX] = {
 	/*
 	 * $1 sub, $2 name, $3 address, $4 hosts (a jsonb array of records
 	 * whose keys are the host_scan_host columns they fill), $5 the
-	 * request's Idempotency-Key (NULL when none).  host_id is set by a
-	 * re-scan so that the host's latest job is found before the scheduler
-	 * has reached it.
+	 * request's Idempotency-Key (NULL when none), $6 what the items'
+	 * validation relied on (hostreq.c; NULL: nothing): credentials
+	 * (credential_id, scope, and the name when an item named it) and
+	 * platforms (platform_id, platform_name).  When one has changed the
+	 * statement inserts nothing and returns no row.  host_id is set by a
+	 * re-scan so that the host's latest job is found before the
+	 * scheduler has reached it.
 	 */
 	[ST_JOB_INSERT] = { "job_insert",
 	    "WITH job AS ("
 	    " INSERT INTO host_scan_job (created_by, created_by_user_name,"
 	    "  created_from_address, idempotency_key)"
-	    " VALUES ($1, $2, $3, $5) RETURNING id),"
+	    " SELECT $1, $2, $3, $5 WHERE NOT EXISTS ("
+	    "  SELECT FROM jsonb_to_recordset($6::jsonb) AS g(credential_id uuid,"
+	    "   name text, scope text, platform_id uuid, platform_name text)"
+	    "  LEFT JOIN credential c ON c.id = g.credential_id"
+	    "  LEFT JOIN platform p ON p.id = g.platform_id"
+	    "  WHERE (g.credential_id IS NOT NULL"
+	    "   AND (c.scope IS DISTINCT FROM g.scope OR (g.name IS NOT NULL"
+	    "   AND c.name IS DISTINCT FROM g.name)))"
+	    "  OR (g.platform_id IS NOT NULL"
+	    "   AND p.name IS DISTINCT FROM g.platform_name))"
+	    " RETURNING id),"
 	    " ins AS ("
 	    " INSERT INTO host_scan_host (job_id, ord, dns_host_name, ip_address,"
 	    "  os, credential_id, platform_id, accept_first, trust_action,"
@@ -109,7 +143,8 @@ const struct db_stmt db_stmts[ST__MAX] = {
 	    "  certificate_type smallint, trusted_thumbprint text, ssh_port int,"
 	    "  source text, host_id uuid)"
 	    " RETURNING *)"
-	    " SELECT h.job_id, " HOST_STATUS_COLS " FROM ins h ORDER BY h.ord", "tttjt" },
+	    " SELECT h.job_id, " HOST_STATUS_COLS " FROM ins h ORDER BY h.ord",
+	    "tttjtj" },
 	/* Transactions only where a request makes several statements. */
 	[ST_BEGIN] = { "begin", "BEGIN", "" },
 	[ST_COMMIT] = { "commit", "COMMIT", "" },
@@ -151,7 +186,7 @@ const struct db_stmt db_stmts[ST__MAX] = {
 	    "WHERE h.job_id = $1 ORDER BY h.ord", "u" },
 	[ST_JOB_ROW] = { "job_row",
 	    "SELECT id, created_by, created_by_user_name, created_from_address,"
-	    " hs_ts(created_at), hs_ts(modified_at) "
+	    " " TS("created_at") ", " TS("modified_at") " "
 	    "FROM host_scan_job WHERE id = $1", "u" },
 	/*
 	 * GET /HostScanJob/{id} in one round trip: the job's columns on
@@ -160,10 +195,12 @@ const struct db_stmt db_stmts[ST__MAX] = {
 	 */
 	[ST_JOB_ENTITY] = { "job_entity",
 	    "SELECT j.id, j.created_by, j.created_by_user_name,"
-	    " j.created_from_address, hs_ts(j.created_at), hs_ts(j.modified_at),"
+	    " j.created_from_address, " TS("j.created_at") ","
+	    " " TS("j.modified_at") ","
 	    " h.id, h.action_queue_id, h.state, h.status_description,"
-	    " h.failure_reason, hs_ts(h.time_created), hs_ts(h.time_started),"
-	    " hs_ts(h.time_finished), h.dns_host_name, h.ip_address, h.os,"
+	    " h.failure_reason, " TS("h.time_created") ","
+	    " " TS("h.time_started") ", " TS("h.time_finished") ","
+	    " h.dns_host_name, h.ip_address, h.os,"
 	    " h.credential_id, c.name, h.platform_id, p.name, h.accept_first,"
 	    " h.trust_action, h.certificate_type, h.trusted_thumbprint,"
 	    " h.ssh_port, h.source, h.host_id, h.name, h.version "
@@ -178,8 +215,9 @@ const struct db_stmt db_stmts[ST__MAX] = {
 	 */
 	[ST_JOB_PAGE] = { "job_page",
 	    "SELECT j.id FROM host_scan_job j "
-	    "WHERE $1::uuid IS NULL OR (j.created_at, j.id) < "
-	    " (SELECT a.created_at, a.id FROM host_scan_job a WHERE a.id = $1) "
+	    "WHERE (j.created_at, j.id) < (SELECT a.created_at, a.id"
+	    " FROM host_scan_job a WHERE a.id = $1"
+	    " UNION ALL SELECT 'infinity', NULL WHERE $1::uuid IS NULL) "
 	    "ORDER BY j.created_at DESC, j.id DESC LIMIT $2", "ui" },
 	[ST_JOB_PAGE_HOSTS] = { "job_page_hosts",
 	    "SELECT h.job_id, " HOST_STATUS_COLS " FROM host_scan_host h "
@@ -207,9 +245,9 @@ const struct db_stmt db_stmts[ST__MAX] = {
 	[ST_RES_HOST_PAGE] = { "res_host_page",
 	    "SELECT " RES_HOST_COLS "FROM host_scan_host s "
 	    "JOIN host h ON h.id = s.host_id "
-	    "WHERE $1::uuid IS NULL OR s.id > $1 ORDER BY s.id LIMIT $2", "ui" },
+	    "WHERE " AFTER("s.id", "$1") " ORDER BY s.id LIMIT $2", "ui" },
 	[ST_RES_SCAN_LOG] = { "res_scan_log",
-	    "SELECT hs_ts(at), level, step, message FROM scan_log "
+	    "SELECT " TS("at") ", level, step, message FROM scan_log "
 	    "WHERE host_scan_host_id = $1 ORDER BY id"
 	    " LIMIT " HS_STR(HS_SCAN_LOG_MAX_LINES), "u" },
 	/*
@@ -229,11 +267,11 @@ const struct db_stmt db_stmts[ST__MAX] = {
 	/* Scans replace users wholesale: an id cursor survives that. */
 	[ST_RES_USER_PAGE] = { "res_user_page",
 	    "SELECT " RES_USER_COLS "FROM host_user u "
-	    "WHERE $1::uuid IS NULL OR u.id > $1 ORDER BY u.id LIMIT $2", "ui" },
+	    "WHERE " AFTER("u.id", "$1") " ORDER BY u.id LIMIT $2", "ui" },
 	/* $1 a uid: the users of every host with that uid, paged as above. */
 	[ST_RES_USER_SID_PAGE] = { "res_user_sid_page",
 	    "SELECT " RES_USER_COLS "FROM host_user u "
-	    "WHERE u.unix_id = $1::bigint AND ($2::uuid IS NULL OR u.id > $2) "
+	    "WHERE u.unix_id = $1::bigint AND " AFTER("u.id", "$2") " "
 	    "ORDER BY u.id LIMIT $3", "iui" },
 	[ST_RES_GROUP] = { "res_group",
 	    "SELECT g.id, g.name, g.unix_id, g.host_scan_host_id, g.host_id, "
@@ -252,21 +290,21 @@ const struct db_stmt db_stmts[ST__MAX] = {
 	    "SELECT v.id, v.name, v.display_name, v.description, v.start_type,"
 	    " v.user_name, v.binary_path_name, v.host_scan_host_id, v.host_id "
 	    "FROM host_scan_host s JOIN host_service v ON v.host_id = s.host_id "
-	    "WHERE s.id = $1 AND ($2::uuid IS NULL OR v.id > $2) "
+	    "WHERE s.id = $1 AND " AFTER("v.id", "$2") " "
 	    "ORDER BY v.id LIMIT $3", "uui" },
 	[ST_RES_TASK_PAGE] = { "res_task_page",
 	    "SELECT v.id, v.name, v.task_path, v.user_name, v.description,"
-	    " v.source, hs_ts(v.next_run_at), hs_ts(v.last_run_at),"
+	    " v.source, " TS("v.next_run_at") ", " TS("v.last_run_at") ","
 	    " v.host_scan_host_id, v.host_id "
 	    "FROM host_scan_host s"
 	    " JOIN host_scheduled_task v ON v.host_id = s.host_id "
-	    "WHERE s.id = $1 AND ($2::uuid IS NULL OR v.id > $2) "
+	    "WHERE s.id = $1 AND " AFTER("v.id", "$2") " "
 	    "ORDER BY v.id LIMIT $3", "uui" },
 	[ST_RES_SOFTWARE_PAGE] = { "res_software_page",
 	    "SELECT v.id, v.name, v.version, v.description,"
 	    " v.host_scan_host_id, v.host_id "
 	    "FROM host_scan_host s JOIN host_software v ON v.host_id = s.host_id "
-	    "WHERE s.id = $1 AND ($2::uuid IS NULL OR v.id > $2) "
+	    "WHERE s.id = $1 AND " AFTER("v.id", "$2") " "
 	    "ORDER BY v.id LIMIT $3", "uui" },
 	/* $1: a Postgres uuid[] literal of host record ids. */
 	[ST_HOST_RECORDS] = { "host_records",

@@ -60,9 +60,19 @@ db_connect(struct worker *w)
 		}
 		PQclear(res);
 	}
-	res = PQexec(w->db, "LISTEN hostscan_revoke");
+	/*
+	 * Planned once, not at every execution: PostgreSQL's default tries
+	 * custom plans and keeps them when a generic plan's estimate looks
+	 * worse, which the jobs' skewed sizes make it (one 10 000-host job
+	 * and the estimate for any job is thousands of rows).  Re-planning
+	 * (parse of inlined bodies, join search) was most of PostgreSQL's
+	 * time on GET /HostScanJob/{id}; db.c's statements are written for
+	 * generic plans.
+	 */
+	res = PQexec(w->db, "SET plan_cache_mode = force_generic_plan; "
+	    "LISTEN hostscan_revoke");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		hs_log(HS_LOG_ERROR, "db_listen_failed", "error=%s",
+		hs_log(HS_LOG_ERROR, "db_session_failed", "error=%s",
 		    hs_logq(qerr, sizeof(qerr), PQerrorMessage(w->db)));
 		PQclear(res);
 		db_close(w);

@@ -112,29 +112,210 @@ audit_refused(struct req *r, const json_t *refused)
 }
 
 /*
+ * The worker's memory of credentials and platforms (w->refs, an object of
+ * three): "id" and "name" map a credential's id and name to its
+ * [id, name, scope], "plat" a platform's name to its id.  It saves a POST
+ * its lookup query, and is never trusted alone: the INSERT finds what
+ * it said unchanged or inserts nothing (ST_JOB_INSERT's $6), and an item
+ * it would refuse is looked up again.
+ */
+static json_t *
+refs_new(void)
+{
+	return json_pack("{s:{}, s:{}, s:{}}", "id", "name", "plat");
+}
+
+static size_t
+refs_size(const json_t *refs)
+{
+	return json_object_size(json_object_get(refs, "id")) +
+	    json_object_size(json_object_get(refs, "name")) +
+	    json_object_size(json_object_get(refs, "plat"));
+}
+
+/* The rows of ST_REFS into refs. */
+static void
+refs_add(json_t *refs, const PGresult *res)
+{
+	json_t		*by_id = json_object_get(refs, "id");
+	json_t		*by_name = json_object_get(refs, "name");
+	json_t		*plat = json_object_get(refs, "plat"), *c;
+	const char	*id, *name;
+	int		 row;
+
+	for (row = 0; row < PQntuples(res); row++) {
+		id = PQgetvalue(res, row, 1);
+		name = PQgetvalue(res, row, 2);
+		if (PQgetvalue(res, row, 0)[0] == 'p') {
+			json_object_set_new(plat, name, json_string(id));
+			continue;
+		}
+		c = json_pack("[s, s, s]", id, name, PQgetvalue(res, row, 3));
+		json_object_set(by_id, id, c);
+		json_object_set_new(by_name, name, c);
+	}
+}
+
+void
+refs_forget(struct worker *w)
+{
+	json_decref(w->refs);
+	w->refs = NULL;
+}
+
+/* What the INSERT must find unchanged: guard's "c" by id, "p" by name. */
+static void
+guard_credential(json_t *guard, const json_t *c, int by_name)
+{
+	json_t		*g = json_object_get(guard, "c");
+	const char	*id = json_string_value(json_array_get(c, 0));
+	json_t		*e = json_object_get(g, id);
+
+	if (e == NULL) {
+		e = json_pack("{s:O, s:O}", "credential_id",
+		    json_array_get(c, 0), "scope", json_array_get(c, 2));
+		json_object_set_new(g, id, e);
+	}
+	if (by_name)
+		json_object_set(e, "name", json_array_get(c, 1));
+}
+
+/*
+ * One pass over the items with the credentials and platforms of refs:
+ * each credential must exist and its scope admit the item's host (each
+ * scope parsed once), each platform exist.  The ids go into rows, what
+ * was relied on into guard.  Returns how many items it refused; their
+ * problems go into errors and refused (when not NULL) only when report
+ * is set.
+ */
+static size_t
+refs_apply(const json_t *refs, const struct hs_host_req *h, size_t n,
+    json_t *rows, json_t *guard, int report, json_t *errors, json_t *refused)
+{
+	json_t		*by_id = json_object_get(refs, "id");
+	json_t		*by_name = json_object_get(refs, "name");
+	json_t		*plat_by_name = json_object_get(refs, "plat");
+	json_t		*seen = json_object(), *c, *plat, *item, *v;
+	struct hs_scope	*scopes;
+	signed char	*parsed;		/* 0 not yet, 1 ok, -1 bad */
+	const char	*key, *msg;
+	char		 path[64];
+	size_t		 i, k, nscopes = 0, refused_n = 0;
+
+	scopes = hs_xmalloc((n + 1) * sizeof(*scopes));
+	parsed = hs_xmalloc(n + 1);
+	memset(parsed, 0, n + 1);
+	for (i = 0; i < n; i++) {
+		item = json_array_get(rows, i);
+		key = h[i].credential_id[0] ? "credentialId" : "credentialName";
+		snprintf(path, sizeof(path), "[%zu].%s", i, key);
+		if (has_error(errors, i, "credentialId") ||
+		    has_error(errors, i, "credentialName"))
+			goto platform;
+		c = NULL;
+		if (h[i].credential_id[0] != '\0')
+			c = json_object_get(by_id, h[i].credential_id);
+		if (c == NULL && h[i].credential_name != NULL)
+			c = json_object_get(by_name, h[i].credential_name);
+		if (c == NULL) {
+			refused_n++;
+			if (report)
+				hs_errors_add(errors, path,
+				    h[i].credential_id[0] ?
+				    "no credential has this id" :
+				    "no credential has this name");
+			goto platform;
+		}
+		if ((v = json_object_get(seen, json_string_value(
+		    json_array_get(c, 0)))) == NULL) {
+			k = nscopes++;
+			json_object_set_new(seen, json_string_value(
+			    json_array_get(c, 0)), json_integer((json_int_t)k));
+		} else
+			k = (size_t)json_integer_value(v);
+		if (parsed[k] == 0)
+			parsed[k] = hs_scope_parse(json_string_value(
+			    json_array_get(c, 2)), &scopes[k], NULL, 0) == 0 ?
+			    1 : -1;
+		msg = NULL;
+		if (parsed[k] < 0)
+			msg = SCOPE_UNREADABLE_MSG;
+		else if (!hs_scope_allows_request(&scopes[k],
+		    h[i].dns_host_name, h[i].ip_address)) {
+			msg = SCOPE_REFUSED_MSG;
+			if (report)
+				refused_add(refused, json_string_value(
+				    json_array_get(c, 0)), h[i].dns_host_name,
+				    h[i].ip_address, h[i].ssh_port);
+		}
+		if (msg != NULL) {
+			refused_n++;
+			if (report)
+				hs_errors_add(errors, path, msg);
+		} else {
+			json_object_set(item, "credential_id",
+			    json_array_get(c, 0));
+			guard_credential(guard, c, h[i].credential_id[0] ==
+			    '\0');
+		}
+platform:
+		if (has_error(errors, i, "platformName") ||
+		    h[i].platform_name == NULL)
+			continue;
+		if ((plat = json_object_get(plat_by_name,
+		    h[i].platform_name)) == NULL) {
+			refused_n++;
+			snprintf(path, sizeof(path), "[%zu].platformName", i);
+			if (report)
+				hs_errors_add(errors, path, "is not a known "
+				    "platform (names are matched exactly, "
+				    "e.g. Linux, Windows)");
+			continue;
+		}
+		json_object_set(item, "platform_id", plat);
+		json_object_set_new(json_object_get(guard, "p"),
+		    h[i].platform_name, json_pack("{s:O, s:s}", "platform_id",
+		    plat, "platform_name", h[i].platform_name));
+	}
+	for (k = 0; k < nscopes; k++)
+		if (parsed[k] > 0)
+			hs_scope_free(&scopes[k]);
+	free(scopes);
+	free(parsed);
+	json_decref(seen);
+	return refused_n;
+}
+
+/*
  * Credentials and platforms named by the items must exist, and each
- * credential's scope must admit its item's host: one query for all
- * distinct names and ids (each scope parsed once), then a lookup per
- * item.  The resolved ids go into the rows built for the INSERT; items
- * refused for scope also go into refused (when not NULL).
+ * credential's scope must admit its item's host.  From the worker's
+ * memory when it knows every one and refuses none (guard says what the
+ * INSERT must find unchanged); else one query for all distinct names and
+ * ids, which the worker then remembers.  Without guard (a validation
+ * that inserts nothing) always the query.  The resolved ids go into the
+ * rows built for the INSERT; items refused for scope also go into
+ * refused (when not NULL).
  */
 static enum api_err
 resolve_refs(struct req *r, const struct hs_host_req *h, size_t n,
-    json_t *rows, json_t *errors, json_t *refused, enum db_err *dberr)
+    json_t *rows, json_t *guard, json_t *errors, json_t *refused,
+    enum db_err *dberr)
 {
 	json_t		*ids = json_object(), *names = json_object();
-	json_t		*plats = json_object();
-	json_t		*by_id = json_object(), *by_name = json_object();
-	json_t		*plat_by_name = json_object(), *v;
+	json_t		*plats = json_object(), *fresh = NULL;
+	json_t		*g = guard ? guard : json_pack("{s:{}, s:{}}", "c", "p");
 	char		*p[3] = { NULL, NULL, NULL };
-	char		 path[64];
 	PGresult	*res = NULL;
-	struct hs_scope	*scopes = NULL;
-	signed char	*parsed = NULL;		/* 0 not yet, 1 ok, -1 bad */
 	enum api_err	 rc = API_INTERNAL;
 	size_t		 i;
-	int		 row;
 
+	if (guard != NULL && r->w->refs != NULL &&
+	    refs_apply(r->w->refs, h, n, rows, g, 0, errors, refused) == 0) {
+		rc = API_OK;
+		goto out;
+	}
+	json_object_clear(json_object_get(g, "c"));
+	json_object_clear(json_object_get(g, "p"));
 	for (i = 0; i < n; i++) {
 		set_add(ids, h[i].credential_id);
 		set_add(names, h[i].credential_name);
@@ -147,77 +328,17 @@ resolve_refs(struct req *r, const struct hs_host_req *h, size_t n,
 	if ((res = db_exec(r->w, ST_REFS, 3, (const char *const *)p,
 	    dberr)) == NULL)
 		goto out;
-	scopes = calloc((size_t)PQntuples(res) + 1, sizeof(*scopes));
-	parsed = calloc((size_t)PQntuples(res) + 1, sizeof(*parsed));
-	if (scopes == NULL || parsed == NULL)
-		goto out;
-	for (row = 0; row < PQntuples(res); row++) {
-		const char	*kind = PQgetvalue(res, row, 0);
-		const char	*rid = PQgetvalue(res, row, 1);
-		const char	*rname = PQgetvalue(res, row, 2);
-
-		if (kind[0] == 'c') {
-			json_object_set_new(by_id, rid, json_integer(row));
-			json_object_set_new(by_name, rname, json_integer(row));
-		} else
-			json_object_set_new(plat_by_name, rname,
-			    json_string(rid));
+	fresh = refs_new();
+	refs_add(fresh, res);
+	(void)refs_apply(fresh, h, n, rows, g, 1, errors, refused);
+	if (r->w->refs == NULL || refs_size(r->w->refs) + 2 *
+	    (size_t)PQntuples(res) > HS_REFS_CACHE_MAX) {
+		json_decref(r->w->refs);
+		r->w->refs = refs_new();
 	}
-	for (i = 0; i < n; i++) {
-		json_t		*plat = json_null();
-		json_t		*item = json_array_get(rows, i);
-		const char	*key = h[i].credential_id[0] ? "credentialId" :
-		    "credentialName";
-
-		if (has_error(errors, i, "credentialId") ||
-		    has_error(errors, i, "credentialName"))
-			goto platform;
-		v = NULL;
-		if (h[i].credential_id[0] != '\0')
-			v = json_object_get(by_id, h[i].credential_id);
-		if (v == NULL && h[i].credential_name != NULL)
-			v = json_object_get(by_name, h[i].credential_name);
-		snprintf(path, sizeof(path), "[%zu].%s", i, key);
-		if (v == NULL) {
-			hs_errors_add(errors, path, h[i].credential_id[0] ?
-			    "no credential has this id" :
-			    "no credential has this name");
-			goto platform;
-		}
-		row = (int)json_integer_value(v);
-		if (parsed[row] == 0)
-			parsed[row] = hs_scope_parse(PQgetvalue(res, row, 3),
-			    &scopes[row], NULL, 0) == 0 ? 1 : -1;
-		if (parsed[row] < 0)
-			hs_errors_add(errors, path, SCOPE_UNREADABLE_MSG);
-		else if (!hs_scope_allows_request(&scopes[row],
-		    h[i].dns_host_name, h[i].ip_address)) {
-			hs_errors_add(errors, path, SCOPE_REFUSED_MSG);
-			refused_add(refused, PQgetvalue(res, row, 1),
-			    h[i].dns_host_name, h[i].ip_address,
-			    h[i].ssh_port);
-		} else
-			json_object_set_new(item, "credential_id",
-			    json_string(PQgetvalue(res, row, 1)));
-platform:
-		if (has_error(errors, i, "platformName"))
-			continue;
-		if (h[i].platform_name != NULL &&
-		    (plat = json_object_get(plat_by_name,
-		    h[i].platform_name)) == NULL) {
-			snprintf(path, sizeof(path), "[%zu].platformName", i);
-			hs_errors_add(errors, path, "is not a known platform "
-			    "(names are matched exactly, e.g. Linux, Windows)");
-		} else if (plat != NULL)
-			json_object_set(item, "platform_id", plat);
-	}
+	refs_add(r->w->refs, res);
 	rc = API_OK;
 out:
-	for (row = 0; parsed != NULL && row < PQntuples(res); row++)
-		if (parsed[row] > 0)
-			hs_scope_free(&scopes[row]);
-	free(scopes);
-	free(parsed);
 	PQclear(res);
 	free(p[0]);
 	free(p[1]);
@@ -225,9 +346,9 @@ out:
 	json_decref(ids);
 	json_decref(names);
 	json_decref(plats);
-	json_decref(by_id);
-	json_decref(by_name);
-	json_decref(plat_by_name);
+	json_decref(fresh);
+	if (g != guard)
+		json_decref(g);
 	return rc;
 }
 
@@ -272,23 +393,47 @@ insert_rows(const struct hs_host_req *h, size_t n)
  * that the two can never disagree: the table of pure checks, then the
  * credential and platform lookups with the credentials' scopes.  Every
  * problem goes into errors; *rows gets the records for ST_JOB_INSERT of the
- * items that parsed; refused (may be NULL) the hosts a credential's scope
- * refused, for audit_refused().  Returns
+ * items that parsed and *guard (when guard is not NULL: the worker's
+ * memory of credentials may serve) its $6; refused (may be NULL) the
+ * hosts a credential's scope refused, for audit_refused().  Returns
  * API_VALIDATION when the body as a whole is unusable (not an array, empty,
  * too long), API_UNAVAILABLE or API_INTERNAL with *dberr when the lookups
  * failed, else API_OK (items may still have errors).
  */
 enum api_err
 hosts_validate(struct req *r, const json_t *root, struct hs_host_req **h,
-    size_t *n, json_t **rows, json_t *errors, json_t *refused,
+    size_t *n, json_t **rows, char **guard, json_t *errors, json_t *refused,
     enum db_err *dberr)
 {
+	json_t		*g = NULL, *a = NULL, *v;
+	const char	*k;
+	enum api_err	 rc = API_OK;
+
 	*rows = NULL;
+	if (guard != NULL)
+		*guard = NULL;
 	if (hs_validate_hosts(root, r->w->cfg->max_hosts, h, n,
 	    errors) != 0 && (*h == NULL || *n == 0))
 		return API_VALIDATION;
 	*rows = insert_rows(*h, *n);
-	if (resolve_refs(r, *h, *n, *rows, errors, refused, dberr) != API_OK)
-		return *dberr == DB_UNAVAILABLE ? API_UNAVAILABLE : API_INTERNAL;
-	return API_OK;
+	if (guard != NULL)
+		g = json_pack("{s:{}, s:{}}", "c", "p");
+	if (resolve_refs(r, *h, *n, *rows, g, errors, refused,
+	    dberr) != API_OK) {
+		rc = *dberr == DB_UNAVAILABLE ? API_UNAVAILABLE : API_INTERNAL;
+		goto out;
+	}
+	if (guard != NULL) {
+		a = json_array();
+		json_object_foreach(json_object_get(g, "c"), k, v)
+			json_array_append(a, v);
+		json_object_foreach(json_object_get(g, "p"), k, v)
+			json_array_append(a, v);
+		if ((*guard = json_dumps(a, JSON_COMPACT)) == NULL)
+			rc = API_INTERNAL;
+	}
+out:
+	json_decref(a);
+	json_decref(g);
+	return rc;
 }

@@ -78,18 +78,23 @@ job_status(const PGresult *res, int from, int to)
 /*
  * Queues one job from the jsonb records insert_rows() describes, in one
  * INSERT statement, and returns its HostScanJobStatus built from the rows
- * committed; NULL when it answered the error itself.  rescan_of names the
+ * committed; NULL when it answered the error itself, or (nothing answered,
+ * *stale set) when the credentials and platforms guard says the job relied
+ * on have changed: the INSERT then inserted nothing.  rescan_of names the
  * host record a re-scan was made for (NULL for a POSTed job).
  */
 json_t *
-job_create(struct req *r, const json_t *rows, const char *rescan_of)
+job_create(struct req *r, const json_t *rows, const char *guard,
+    const char *rescan_of, int *stale)
 {
 	PGresult	*res = NULL;
 	json_t		*status = NULL;
-	const char	*params[5];
+	const char	*params[6];
 	char		*rows_s = NULL;
 	enum db_err	 err;
 
+	if (stale != NULL)
+		*stale = 0;
 	if ((rows_s = json_dumps(rows, JSON_COMPACT)) == NULL) {
 		reply_problem(r, API_INTERNAL, "could not encode the job", NULL);
 		goto out;
@@ -99,15 +104,24 @@ job_create(struct req *r, const json_t *rows, const char *rescan_of)
 	params[2] = r->addr[0] ? r->addr : NULL;
 	params[3] = rows_s;
 	params[4] = r->idem_key;
-	if ((res = db_exec(r->w, ST_JOB_INSERT, 5, params, &err)) == NULL) {
+	params[5] = guard;
+	if ((res = db_exec(r->w, ST_JOB_INSERT, 6, params, &err)) == NULL) {
 		reply_db_error(r, err);
+		goto out;
+	}
+	/* Every job has a host: no row is the guard's refusal. */
+	if (PQntuples(res) == 0) {
+		if (stale != NULL)
+			*stale = 1;
+		else
+			reply_problem(r, API_INTERNAL, "the job was not queued",
+			    NULL);
 		goto out;
 	}
 	status = job_status(res, 0, PQntuples(res));
 	hs_log(HS_LOG_INFO, "job_created", "trace=%s job=%s hosts=%d%s%s",
-	    r->trace, PQntuples(res) > 0 ? PQgetvalue(res, 0, HC_JOB) : "-",
-	    PQntuples(res), rescan_of ? " rescan_of=" : "",
-	    rescan_of ? rescan_of : "");
+	    r->trace, PQgetvalue(res, 0, HC_JOB), PQntuples(res),
+	    rescan_of ? " rescan_of=" : "", rescan_of ? rescan_of : "");
 out:
 	PQclear(res);
 	free(rows_s);
@@ -119,7 +133,9 @@ out:
  * queues them as one job, *status.  API_VALIDATION leaves the items'
  * problems in errors for the caller to answer (the hosts a credential's
  * scope refused are in the audit trail by then); any other error was
- * answered here.
+ * answered here.  When what the worker remembered of a credential or
+ * platform turns out stale, the items are validated once more against
+ * the database.
  */
 static enum api_err
 queue_items(struct req *r, const json_t *items, json_t *errors,
@@ -128,18 +144,40 @@ queue_items(struct req *r, const json_t *items, json_t *errors,
 	json_t			*rows = NULL, *refused = json_array();
 	struct hs_host_req	*h = NULL;
 	size_t			 n = 0;
+	char			*guard = NULL;
 	enum api_err		 e;
 	enum db_err		 dberr = DB_OK;
+	int			 stale = 0, tries = 2;
 
 	*status = NULL;
-	e = hosts_validate(r, items, &h, &n, &rows, errors, refused, &dberr);
+again:
+	e = hosts_validate(r, items, &h, &n, &rows, &guard, errors, refused,
+	    &dberr);
 	if (e == API_UNAVAILABLE || e == API_INTERNAL)
 		reply_db_error(r, dberr);
 	else if (e != API_OK || json_object_size(errors) > 0) {
 		audit_refused(r, refused);
 		e = API_VALIDATION;
-	} else if ((*status = job_create(r, rows, NULL)) == NULL)
+	} else if ((*status = job_create(r, rows, guard, NULL,
+	    &stale)) == NULL) {
 		e = API_INTERNAL;
+		if (stale && --tries > 0) {
+			refs_forget(r->w);
+			json_decref(rows);
+			rows = NULL;
+			free(guard);
+			guard = NULL;
+			hs_host_reqs_free(h, n);
+			h = NULL;
+			n = 0;
+			goto again;
+		}
+		if (stale)
+			reply_problem(r, API_UNAVAILABLE, "a credential or "
+			    "platform of the job changed meanwhile; retry",
+			    NULL);
+	}
+	free(guard);
 	json_decref(rows);
 	json_decref(refused);
 	hs_host_reqs_free(h, n);

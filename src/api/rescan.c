@@ -128,7 +128,7 @@ rescan_one(struct req *r, const PGresult *rec, int i, const char *source)
 		    NULL);
 		goto out;
 	}
-	status = job_create(r, rows, PQgetvalue(rec, i, HR_ID));
+	status = job_create(r, rows, NULL, PQgetvalue(rec, i, HR_ID), NULL);
 out:
 	json_decref(rows);
 	return status;

@@ -118,6 +118,7 @@ static void
 worker_free(struct worker *w)
 {
 	db_close(w);
+	refs_forget(w);
 	hs_keyring_free(&w->keyring);
 	signin_free();
 }

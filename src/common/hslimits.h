@@ -16,8 +16,8 @@
 /* config: max_hosts_per_request */
 #define HS_DEFAULT_MAX_HOSTS		10000L
 #define HS_MAX_MAX_HOSTS		1000000L
-/* config: workers (responder processes) */
-#define HS_DEFAULT_WORKERS		4L
+/* config: workers (responder processes; why 8: hostscan.conf(5)) */
+#define HS_DEFAULT_WORKERS		8L
 #define HS_MAX_WORKERS			256L
 /* config: listen_mode -- of the responder's UNIX socket */
 #define HS_DEFAULT_LISTEN_MODE		0660L
@@ -131,6 +131,8 @@
 #define HS_MAX_TOKEN_LEN		8192
 #define HS_MAX_HEADER_LEN		8192
 #define HS_MAX_KEYRING_KEYS		64
+/* Credentials and platforms a responder worker remembers (hostreq.c). */
+#define HS_REFS_CACHE_MAX		4096
 #define HS_MAX_CONFIG_LINE		4096
 #define HS_MAX_SECRET_BYTES		65536
 #define HS_MAX_ROLES			32

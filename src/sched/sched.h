@@ -35,7 +35,11 @@ enum { HSD_EXIT_OK = 0, HSD_EXIT_ERR = 1, HSD_EXIT_USAGE = 2,
  * Fixed bounds.  The settings (workers, lease, timeouts...) are keys of
  * hostscan.conf: their defaults and bounds are in src/common/hslimits.h.
  */
-#define HSD_POLL_MS			1000	/* queue poll besides NOTIFY */
+/*
+ * The queue poll: a new job sends no NOTIFY (sql/013), so this bounds its
+ * start latency; on an empty queue a claim is one index probe.
+ */
+#define HSD_POLL_MS			250
 #define HSD_CANCEL_POLL_MS		1000	/* cancel_requested of running rows */
 #define HSD_REAP_MS			1000
 #define HSD_INSTANCE_MAX		128
