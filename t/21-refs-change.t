@@ -67,6 +67,20 @@ is_deeply($err, { '[0].credentialName' => ['no credential has this name'] },
 ($st, $err) = post($renamed);
 is($st, 200, 'the new name is queued');
 
+# An id the worker does not know yet wins over a name it does know: the
+# database answers an id before a name, and so must the worker's memory.
+my $other = credential(name => "t21-other-$run", username => 'other',
+    scope => 'any');
+my $r = api(POST => '/api/v1/HostScanJob', url => $web->{url},
+    token => $tok, json => [host_item(dnsHostName => undef,
+    ipAddress => '127.0.0.21', credentialId => $other,
+    credentialName => $renamed, platformName => 'Linux')]);
+is($r->{status}, 200, 'credentialId of a credential new to the worker, '
+    . 'with the name of one it remembers: queued');
+my $job = (eval { $J->decode($r->{content}) } // {})->{id} // '';
+is(psql('SELECT credential_id FROM host_scan_host WHERE job_id = '
+    . HS::sql_quote($job)), $other, '... with the credential the id names');
+
 stop_nginx($web);
 is(stop_responder($resp), 0, 'the responder stops cleanly');
 done_testing();

@@ -215,6 +215,16 @@ refs_apply(const json_t *refs, const struct hs_host_req *h, size_t n,
 		c = NULL;
 		if (h[i].credential_id[0] != '\0')
 			c = json_object_get(by_id, h[i].credential_id);
+		/*
+		 * The database answers an id before a name; the worker's
+		 * memory may not know an id the database has, so an id it
+		 * does not know is a miss, never a reason to go by the name
+		 * (credential_id is "" for a null or all-zero id).
+		 */
+		if (c == NULL && !report && h[i].credential_id[0] != '\0') {
+			refused_n++;
+			goto platform;
+		}
 		if (c == NULL && h[i].credential_name != NULL)
 			c = json_object_get(by_name, h[i].credential_name);
 		if (c == NULL) {
