@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -393,48 +392,13 @@ fail:
 static int
 listen_tcp(const char *spec)
 {
-	struct addrinfo	 hints, *res = NULL, *ai;
-	char		 host[256];
-	const char	*colon = strrchr(spec, ':');
-	size_t		 hlen;
-	int		 fd = -1, one = 1, rc;
+	char	 err[512];
+	int	 fd;
 
-	if (colon == NULL || (hlen = (size_t)(colon - spec)) >= sizeof(host)) {
-		hs_log(HS_LOG_ERROR, "listen_failed", "listen=%s error=\"expected "
-		    "unix:/path or host:port\"", spec);
-		return -1;
-	}
-	memcpy(host, spec, hlen);
-	host[hlen] = '\0';
-	if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
-		memmove(host, host + 1, hlen - 2);
-		host[hlen - 2] = '\0';
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints,
-	    &res)) != 0) {
+	if ((fd = hs_tcp_listen(spec, 0, HS_LISTEN_BACKLOG, err,
+	    sizeof(err))) == -1)
 		hs_log(HS_LOG_ERROR, "listen_failed", "listen=%s error=\"%s\"",
-		    spec, gai_strerror(rc));
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-		    ai->ai_protocol);
-		if (fd == -1)
-			continue;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, HS_LISTEN_BACKLOG) == 0)
-			break;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd == -1)
-		hs_log(HS_LOG_ERROR, "listen_failed", "listen=%s errno=%d "
-		    "error=\"%s\"", spec, errno, strerror(errno));
+		    spec, err);
 	return fd;
 }
 

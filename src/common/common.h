@@ -28,6 +28,11 @@ int	 hs_strtonum(const char *s, long long min, long long max,
 	    long long *out, const char **errstr);
 /* write(2) until all of buf is out (EINTR retried); -1 with errno. */
 int	 hs_write_all(int fd, const void *buf, size_t n);
+/* hs_tcp_listen() flags: host must be a literal address; non-blocking socket. */
+#define HS_LISTEN_NUMERIC	0x1
+#define HS_LISTEN_NONBLOCK	0x2
+int	 hs_tcp_listen(const char *spec, unsigned flags, int backlog, char *err,
+	    size_t errsize);
 /* _exit(2) for a forked child, after LeakSanitizer's check in its builds. */
 void	 hs_child_exit(int rc) __attribute__((noreturn));
 /* strlcpy semantics; returns -1 when the source did not fit. */

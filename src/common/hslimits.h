@@ -148,6 +148,8 @@
 #define HS_SCAN_LOG_MAX_LINES		10000
 /* Connections the kernel queues for the responder's listening socket. */
 #define HS_LISTEN_BACKLOG		1024
+/* ... and for a metrics endpoint (one scraper or a few). */
+#define HS_METRICS_BACKLOG		16
 /* A credential's scope (sql/008): its text and its entries. */
 #define HS_MAX_SCOPE_BYTES		4096
 #define HS_MAX_SCOPE_ENTRIES		256

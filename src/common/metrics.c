@@ -3,7 +3,6 @@
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -139,49 +138,8 @@ hs_mbuf_free(struct hs_mbuf *m)
 int
 hs_metrics_listen(const char *spec, char *err, size_t errsize)
 {
-	struct addrinfo	 hints, *res = NULL, *ai;
-	char		 host[256];
-	const char	*colon = strrchr(spec, ':');
-	size_t		 hlen;
-	int		 fd = -1, one = 1, rc, saved = 0;
-
-	if (colon == NULL || colon == spec ||
-	    (hlen = (size_t)(colon - spec)) >= sizeof(host)) {
-		snprintf(err, errsize, "%s: expected host:port", spec);
-		return -1;
-	}
-	memcpy(host, spec, hlen);
-	host[hlen] = '\0';
-	if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
-		memmove(host, host + 1, hlen - 2);
-		host[hlen - 2] = '\0';
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST;
-	if ((rc = getaddrinfo(host, colon + 1, &hints, &res)) != 0) {
-		snprintf(err, errsize, "%s: %s", spec, gai_strerror(rc));
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, ai->ai_protocol);
-		if (fd == -1) {
-			saved = errno;
-			continue;
-		}
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, 16) == 0)
-			break;
-		saved = errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd == -1)
-		snprintf(err, errsize, "%s: %s", spec, strerror(saved));
-	return fd;
+	return hs_tcp_listen(spec, HS_LISTEN_NUMERIC | HS_LISTEN_NONBLOCK,
+	    HS_METRICS_BACKLOG, err, errsize);
 }
 
 static long

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: ISC */
-/* Numbers and strings: range-checked parsing, bounded copies, files, uuids. */
+/* Numbers and strings: range-checked parsing, bounded copies, files, uuids,
+ * and the TCP listener every program's host:port setting opens. */
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,4 +227,62 @@ hs_child_exit(int rc)
 	__lsan_do_leak_check();
 #endif
 	_exit(rc);
+}
+
+/*
+ * Opens a listening TCP socket on "host:port" ("[v6]:port" too).  With
+ * HS_LISTEN_NUMERIC the host must be a literal address; without it a name
+ * is resolved and an empty host means every address.  -1 with err set.
+ */
+int
+hs_tcp_listen(const char *spec, unsigned flags, int backlog, char *err,
+    size_t errsize)
+{
+	struct addrinfo	 hints, *res = NULL, *ai;
+	char		 host[256];
+	const char	*colon = strrchr(spec, ':');
+	size_t		 hlen;
+	int		 fd = -1, one = 1, rc, saved = 0;
+
+	if (colon == NULL || (hlen = (size_t)(colon - spec)) >= sizeof(host) ||
+	    (hlen == 0 && (flags & HS_LISTEN_NUMERIC))) {
+		snprintf(err, errsize, "%s: expected host:port", spec);
+		return -1;
+	}
+	memcpy(host, spec, hlen);
+	host[hlen] = '\0';
+	if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
+		memmove(host, host + 1, hlen - 2);
+		host[hlen - 2] = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if (flags & HS_LISTEN_NUMERIC)
+		hints.ai_flags |= AI_NUMERICHOST;
+	if ((rc = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints,
+	    &res)) != 0) {
+		snprintf(err, errsize, "%s: %s", spec, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+		    ((flags & HS_LISTEN_NONBLOCK) ? SOCK_NONBLOCK : 0),
+		    ai->ai_protocol);
+		if (fd == -1) {
+			saved = errno;
+			continue;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, backlog) == 0)
+			break;
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		snprintf(err, errsize, "%s: %s", spec, strerror(saved));
+	return fd;
 }
