@@ -9,7 +9,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use HS qw(:DEFAULT child_pids sql_quote run_cmd scratch_dir wait_exit);
+use HS qw(:DEFAULT hosts_of_job child_pids sql_quote run_cmd scratch_dir wait_exit);
 use Check qw(log_size log_since until_every_worker);
 use Test::More;
 use File::Copy ();
@@ -21,12 +21,6 @@ need_services();
 my $J = JSON::PP->new->utf8->canonical;
 my $RUN = "modes-$$-" . time;
 my $tok = token(roles => 'Admin', sub => $RUN);
-
-sub hosts_of_job {
-	my ($id) = @_;
-	return -1 unless defined $id && $id =~ /\A[0-9a-f-]{36}\z/;
-	return psql("SELECT count(*) FROM host_scan_host WHERE job_id = '$id'");
-}
 
 # GET Version, an authorised POST that lands in the database, and a 400.
 sub serves_api {

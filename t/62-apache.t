@@ -14,7 +14,7 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use HS qw(:DEFAULT free_port scratch_dir note_secret child_pids run_cmd
+use HS qw(:DEFAULT hosts_of_job free_port scratch_dir note_secret child_pids run_cmd
     wait_exit);
 use Web qw(render apache_start apache_stop http_raw);
 use Test::More;
@@ -50,12 +50,6 @@ sub problem_ok {
 	is(ref $b eq 'HASH' ? $b->{status} : undef, $status,
 	    "$what: the body is the whole problem, status $status")
 	    or diag($r->{raw} // $r->{content});
-}
-
-sub hosts_of_job {
-	my ($id) = @_;
-	return -1 unless defined $id && $id =~ /\A[0-9a-f-]{36}\z/;
-	return psql("SELECT count(*) FROM host_scan_host WHERE job_id = '$id'");
 }
 
 # The API through $url, as t/60-modes.t checks it through nginx.

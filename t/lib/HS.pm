@@ -37,7 +37,7 @@ our @EXPORT = qw(need_services api token token_jti sign decode_payload ctl
     stop_responder nginx_for_socket stop_nginx);
 our @EXPORT_OK = qw(run_cmd free_port scratch_dir sql_quote child_pids
     wait_exit env_required note_secret note_secret_source time_scale
-    scaled seed_scan seed_inventory);
+    scaled seed_scan seed_inventory hosts_of_job);
 
 my $JSON = JSON::PP->new->utf8->allow_nonref->canonical;
 my $ZERO_UUID = '00000000-0000-0000-0000-000000000000';
@@ -259,6 +259,13 @@ sub sign {
 	my ($rc, $out, $err) = run_cmd(\@cmd);
 	die "HS: hs-sign failed ($rc): $err\n" if $rc != 0;
 	return trim($out);
+}
+
+# How many hosts the job $id has in the database (-1 for no job id).
+sub hosts_of_job {
+	my ($id) = @_;
+	return -1 unless defined $id && $id =~ /\A[0-9a-f-]{36}\z/;
+	return psql("SELECT count(*) FROM host_scan_host WHERE job_id = '$id'");
 }
 
 sub psql {

@@ -38,15 +38,6 @@ sub render {
 
 sub mod { return "LoadModule ${_[0]}_module $MODDIR/mod_$_[0].so\n" }
 
-sub tcp_connects {
-	my ($port) = @_;
-	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-	    PeerPort => $port, Proto => 'tcp', Timeout => 1);
-	return 0 unless $s;
-	close $s;
-	return 1;
-}
-
 sub spew {
 	my ($path, $text, $mode) = @_;
 	open(my $fh, '>', $path) or die "Web: $path: $!\n";
@@ -111,7 +102,7 @@ EOF
 	my $h = { url => "http://127.0.0.1:$o{port}", pid => $pid,
 	    prefix => $prefix, conf => $conf, port => $o{port},
 	    error_log => "$prefix/error.log" };
-	unless (HS::wait_for(sub { tcp_connects($o{port}) }, 15)) {
+	unless (HS::wait_for(sub { HS::tcp_connects($o{port}) }, 15)) {
 		apache_stop($h);
 		die "Web: apache did not come up on $o{port}:\n"
 		    . HS::slurp("$prefix/apache.out")
