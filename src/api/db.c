@@ -210,8 +210,9 @@ const struct db_stmt db_stmts[ST__MAX] = {
 	    "WHERE j.id = $1 ORDER BY h.ord", "u" },
 	/*
 	 * Keyset paging, newest first.  $1 is the last id of the previous
-	 * page (NULL for the first); a missing $1 row yields the "after"
-	 * column false so the caller can tell it from an empty page.
+	 * page (NULL for the first); an unknown $1 yields no rows, so the
+	 * caller looks it up first (ST_JOB_ROW) to tell it from an empty
+	 * page.
 	 */
 	[ST_JOB_PAGE] = { "job_page",
 	    "SELECT j.id FROM host_scan_job j "
