@@ -103,6 +103,27 @@ ok(HS::wait_for(sub { psql("SELECT count(*) FROM scheduler WHERE instance IN ("
 is(psql("SELECT zones::text FROM scheduler WHERE instance = "
     . sq($d{a}{instance})), "{$zone{a}}", '... with their zones');
 
+# `hostscanctl scheduler list`: both running, their zones, their workers.
+{
+	my ($rc, $out, $err) = ctl(['scheduler', 'list', '--json']);
+	is($rc, 0, 'scheduler list --json: exit 0') or diag($err);
+	my $l = eval { JSON::PP->new->decode($out) } // [];
+	my %by = map { $_->{instance} => $_ } @$l;
+	for my $z (qw(a b)) {
+		my $s = $by{$d{$z}{instance}} // {};
+		is_deeply([map { $s->{$_} } qw(running zones workers)],
+		    [JSON::PP::true, $zone{$z}, 4],
+		    "scheduler list: scheduler \U$z\E running, zone $z, 4 workers");
+		like($s->{lastSeenAt} // '', qr/\A\d{4}-\d\d-\d\dT[\d:]{8}Z\z/,
+		    "scheduler list: scheduler \U$z\E last seen, RFC 3339");
+	}
+	($rc, $out, $err) = ctl(['scheduler', 'list']);
+	like($out, qr/^INSTANCE\s+RUNNING\s+ZONES\s+WORKERS\s+SCANNING\b/,
+	    'scheduler list: a table with its header');
+	like($out, qr/^\Q$d{b}{instance}\E\s+yes\s+\Q$zone{b}\E\s+4\s+\d+\s/m,
+	    'scheduler list: a row per scheduler');
+}
+
 sub item {
 	my ($z, $target, $i) = @_;
 	return host_item(dnsHostName => "z$z$i-$run.invalid",
@@ -204,6 +225,12 @@ is_deeply([@{$h->[7]}{qw(state attempt)}, $h->[7]{locked_by}], [0, 0, undef],
 is(stop_hostscand($d{a}), 0, 'scheduler A stops (SIGTERM)');
 is(psql("SELECT count(*) FROM scheduler WHERE instance = "
     . sq($d{a}{instance})), 0, '... and deletes its scheduler row');
+{
+	my ($rc, $out) = ctl(['scheduler', 'list', '--json']);
+	my $l = eval { JSON::PP->new->decode($out) } // [];
+	is_deeply([sort map { $_->{instance} } grep { $_->{instance} =~ /-\Q$run\E\z/ } @$l],
+	    [$d{b}{instance}], 'scheduler list: only B is left');
+}
 my $job2 = submit_job(item('a', 'a', 5));
 ok(HS::wait_for(sub { (job_hosts($job2)->[0]{status_description} // '') eq
     "waiting: no running scheduler serves zone \"$zone{a}\"" }, 15),

@@ -150,6 +150,8 @@
 #define HS_LISTEN_BACKLOG		1024
 /* ... and for a metrics endpoint (one scraper or a few). */
 #define HS_METRICS_BACKLOG		16
+/* A scheduler seen (its row in the scheduler table) this recently runs. */
+#define HS_SCHED_LIVE_S			10
 /* A credential's scope (sql/008): its text and its entries. */
 #define HS_MAX_SCOPE_BYTES		4096
 #define HS_MAX_SCOPE_ENTRIES		256

@@ -26,6 +26,7 @@ int	 ctl_credential(struct ctl *, int, char **);		/* credential.c */
 int	 ctl_job(struct ctl *, int, char **);			/* watch.c */
 int	 ctl_user(struct ctl *, int, char **);			/* user.c */
 int	 ctl_session(struct ctl *, int, char **);		/* session.c */
+int	 ctl_scheduler(struct ctl *, int, char **);	/* scheduler.c */
 int	 ctl_audit(struct ctl *, int, char **);			/* audit.c */
 
 /* main.c */

@@ -28,6 +28,7 @@ static const struct cmd {
 	{ "user", ctl_user },
 	{ "session", ctl_session },
 	{ "audit", ctl_audit },
+	{ "scheduler", ctl_scheduler },
 };
 
 static const char *const usage_lines[] = {
@@ -47,6 +48,7 @@ static const char *const usage_lines[] = {
 	"credential rm NAME|ID",
 	"audit [--credential NAME] [--since TIME] [--limit N] [--json]",
 	"job watch ID [--interval SECONDS]",
+	"scheduler list [--json]",
 	"import-csv FILE [--credential NAME] [--dry-run] [--watch]",
 	"user add NAME --role Admin|User < PASSWORD",
 	"user passwd NAME < PASSWORD",

@@ -58,7 +58,7 @@ enum { HSD_EXIT_OK = 0, HSD_EXIT_ERR = 1, HSD_EXIT_USAGE = 2,
  * of zones nobody serves are told so (HSD_ZONE_WAIT "zone").
  */
 #define HSD_BEAT_MS			2000
-#define HSD_SCHED_LIVE_S		10
+#define HSD_SCHED_LIVE_S		HS_SCHED_LIVE_S
 #define HSD_SCHED_FORGET_S		86400
 #define HSD_ZONE_CHECK_MS		5000
 /* Queued hosts, in turn, a reserved worker's claim looks at. */
