@@ -35,8 +35,19 @@ ensure_packages() {
 	hs_need_root "installing ${missing[*]}"
 	hs_say "installing missing packages: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q >&2
-	apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+	# A mirror that drops a connection now and then must not fail the
+	# run: apt retries each download, and the whole step is tried again.
+	local try
+	for try in 1 2 3; do
+		if apt-get -o Acquire::Retries=5 update -q >&2 &&
+		    apt-get -o Acquire::Retries=5 install -y -q \
+		    --no-install-recommends "${missing[@]}" >&2; then
+			return 0
+		fi
+		hs_say "installing packages failed (try $try of 3)"
+		sleep $((try * 10))
+	done
+	return 1
 }
 
 hs_builddir() {
