@@ -144,15 +144,28 @@ sub psql_env {
 	    PGTARGETSESSIONATTRS => 'read-write', PGCONNECT_TIMEOUT => 3);
 }
 
+# The test's own look at the pair.  psql exits 2 when its connection
+# went bad: libpq tries the next host when one refuses, but not when a
+# standby that accepted it shuts down during the read-write check (Patroni
+# stops the old primary for pg_rewind just after the failover), so that
+# one is tried again, for up to 15 s (scaled).  Callers only read, or
+# write before any failover.
 sub psql {
 	my ($self, $sql, %o) = @_;
 	my %env = $self->psql_env;
 	$env{PGDATABASE} = $o{db} if $o{db};
-	my ($rc, $out, $err) = HS::run_cmd(['psql', '-XAtq', '-v',
-	    'ON_ERROR_STOP=1', '-c', $sql], env => \%env);
-	die "HAPair: psql failed ($rc): $err\nSQL: $sql\n" if $rc != 0;
-	$out =~ s/\s+\z//;
-	return $out;
+	my $until = Time::HiRes::time() + HS::scaled(15);
+	while (1) {
+		my ($rc, $out, $err) = HS::run_cmd(['psql', '-XAtq', '-v',
+		    'ON_ERROR_STOP=1', '-c', $sql], env => \%env);
+		if ($rc == 0) {
+			$out =~ s/\s+\z//;
+			return $out;
+		}
+		die "HAPair: psql failed ($rc): $err\nSQL: $sql\n"
+		    if $rc != 2 || Time::HiRes::time() > $until;
+		Time::HiRes::sleep(0.5);
+	}
 }
 
 # Starts a process as the postgres user, stdout and stderr to $log, in a
