@@ -397,8 +397,8 @@ listen_tcp(const char *spec)
 
 	if ((fd = hs_tcp_listen(spec, 0, HS_LISTEN_BACKLOG, err,
 	    sizeof(err))) == -1)
-		hs_log(HS_LOG_ERROR, "listen_failed", "listen=%s error=\"%s\"",
-		    spec, err);
+		hs_log(HS_LOG_ERROR, "listen_failed", "listen=%s error=\"%s "
+		    "(listen is unix:/path or host:port)\"", spec, err);
 	return fd;
 }
 

@@ -142,6 +142,19 @@ hs_metrics_listen(const char *spec, char *err, size_t errsize)
 	    HS_METRICS_BACKLOG, err, errsize);
 }
 
+/* *dl = ms milliseconds from now, on the monotonic clock. */
+static void
+deadline_in(struct timespec *dl, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, dl);
+	dl->tv_sec += ms / 1000;
+	dl->tv_nsec += (ms % 1000) * 1000000L;
+	if (dl->tv_nsec >= 1000000000L) {
+		dl->tv_sec++;
+		dl->tv_nsec -= 1000000000L;
+	}
+}
+
 static long
 ms_left(const struct timespec *deadline)
 {
@@ -209,13 +222,7 @@ answer(int fd, int status, int head, const struct hs_mbuf *body)
 	size_t		 len = body ? body->len : strlen(text);
 	int		 n;
 
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += HS_METRICS_WRITE_MS / 1000;
-	dl.tv_nsec += (HS_METRICS_WRITE_MS % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
+	deadline_in(&dl, HS_METRICS_WRITE_MS);
 	n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: %s\r\nContent-Length: %zu\r\n%s"
 	    "Connection: close\r\n\r\n", status, reason(status),
@@ -242,13 +249,7 @@ read_head(int fd, char *buf, size_t size)
 	ssize_t		 n;
 	int		 nl = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += HS_METRICS_READ_MS / 1000;
-	dl.tv_nsec += (HS_METRICS_READ_MS % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
+	deadline_in(&dl, HS_METRICS_READ_MS);
 	for (;;) {
 		if (len == size)
 			return -431;

@@ -5,7 +5,6 @@
  * zones it serves and the hosts it holds now.  What an operator reads
  * when a host waits for a zone.
  */
-#include <getopt.h>
 #include <stdio.h>
 
 #include <libpq-fe.h>
@@ -13,14 +12,12 @@
 #include "common.h"
 #include "ctl.h"
 
-#define STR_(x)	#x
-#define STR(x)	STR_(x)
 #define TS(x) "to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 /* Running ones first, then by name; the hosts each one is scanning. */
 static const char sql_scheduler_list[] =
     "SELECT s.instance,"
     " s.last_seen > now() - make_interval(secs => "
-    STR(HS_SCHED_LIVE_S) ") AS running,"
+    HS_STR(HS_SCHED_LIVE_S) ") AS running,"
     " array_to_string(s.zones, ','), s.workers,"
     " (SELECT count(*) FROM host_scan_host h"
     "  WHERE h.state = 1 AND h.locked_by = s.instance),"
@@ -31,11 +28,6 @@ static const char sql_scheduler_list[] =
 static int
 scheduler_list(struct ctl *ctl, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	static const struct ctl_col cols[] = {
 		{ "INSTANCE", "instance", 0, CTL_COL_TEXT, NULL },
 		{ "RUNNING", "running", 1, CTL_COL_BOOL, NULL },
@@ -47,19 +39,10 @@ scheduler_list(struct ctl *ctl, int argc, char **argv)
 	};
 	static const struct ctl_list list = { "scheduler list", cols,
 	    sizeof(cols) / sizeof(cols[0]), 0 };
-	int	 ch, json = 0;
+	int	 json = 0, rc;
 
-	while ((ch = getopt_long(argc, argv, ":jh", opts, NULL)) != -1)
-		switch (ch) {
-		case 'j':
-			json = 1;
-			break;
-		default:
-			return ctl_option_default(list.cmd, ch, argc, argv);
-		}
-	if (optind != argc)
-		return ctl_usage_err("scheduler list: unexpected argument "
-		    "\"%s\"", argv[optind]);
+	if (ctl_operands(list.cmd, argc, argv, 0, NULL, &json, &rc) == NULL)
+		return rc;
 	return ctl_list_query(ctl, &list, sql_scheduler_list, 0, NULL, json);
 }
 

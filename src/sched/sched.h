@@ -64,8 +64,6 @@ enum { HSD_EXIT_OK = 0, HSD_EXIT_ERR = 1, HSD_EXIT_USAGE = 2,
 /* Queued hosts, in turn, a reserved worker's claim looks at. */
 #define HSD_SPARE_WINDOW		1000
 #define HSD_ZONE_WAIT	"waiting: no running scheduler serves zone "
-#define HSD_STR_(x)			#x
-#define HSD_STR(x)			HSD_STR_(x)
 
 /* Positions in the API's ActionFailureReason list. */
 enum hsd_reason {

@@ -119,7 +119,7 @@ static const struct {
 	 */
 	[ST_BEAT] = { "beat",
 	    "WITH d AS (DELETE FROM scheduler WHERE last_seen < now() -"
-	    "  make_interval(secs => " HSD_STR(HSD_SCHED_FORGET_S) "))"
+	    "  make_interval(secs => " HS_STR(HSD_SCHED_FORGET_S) "))"
 	    " INSERT INTO scheduler (instance, zones, workers)"
 	    " VALUES ($1, $2::text[], $3::integer)"
 	    " ON CONFLICT (instance) DO UPDATE SET zones = EXCLUDED.zones,"
@@ -136,7 +136,7 @@ static const struct {
 	[ST_ZONE_WAIT] = { "zone_wait",
 	    "WITH live AS (SELECT DISTINCT unnest(zones) AS zone FROM scheduler"
 	    "  WHERE last_seen > now() - make_interval(secs => "
-	    HSD_STR(HSD_SCHED_LIVE_S) ")),"
+	    HS_STR(HSD_SCHED_LIVE_S) ")),"
 	    " w AS (SELECT k.id, '" HSD_ZONE_WAIT "\"' || k.zone || '\"'"
 	    "  AS why FROM credential k"
 	    "  WHERE k.zone NOT IN (SELECT zone FROM live)),"
