@@ -18,9 +18,7 @@ use HS qw(:DEFAULT free_port scratch_dir run_cmd child_pids wait_exit scaled);
 use SSHD;
 use Check qw(log_size log_since until_every_worker);
 
-need_services();
-my $why = SSHD::available();
-plan skip_all => "no sshd targets here: $why" if $why;
+SSHD::need_targets();
 
 my $dir = scratch_dir();
 my $run = "$$-" . time;

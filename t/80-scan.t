@@ -13,9 +13,7 @@ use SSHD;
 use Check qw(hash_columns responder_log postgres_log secrets_absent
     tcp_peers);
 
-need_services();
-my $why = SSHD::available();
-plan skip_all => "no sshd targets here: $why" if $why;
+SSHD::need_targets();
 
 my $dir = HS::scratch_dir();
 my $run = "$$-" . time;

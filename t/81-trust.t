@@ -17,9 +17,7 @@ use HS;
 use SSHD;
 use Check qw(sshd_auth_lines tcp_peers);
 
-need_services();
-my $why = SSHD::available();
-plan skip_all => "no sshd targets here: $why" if $why;
+SSHD::need_targets();
 
 my $dir = HS::scratch_dir();
 my $run = "$$-" . time;

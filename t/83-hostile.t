@@ -15,9 +15,7 @@ use Time::HiRes ();
 use HS qw(:DEFAULT scaled sql_quote);
 use SSHD;
 
-need_services();
-my $why = SSHD::available();
-plan skip_all => "no sshd targets here: $why" if $why;
+SSHD::need_targets();
 my $PY = '/usr/bin/python3';
 die "t/83-hostile.t needs python3-paramiko (HS_PACKAGES in scripts/provision.sh)\n"
     unless (HS::run_cmd([$PY, '-c', 'import paramiko']))[0] == 0;

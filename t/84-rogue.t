@@ -16,9 +16,7 @@ use Test::More;
 use HS;
 use SSHD;
 
-need_services();
-my $why = SSHD::available();
-plan skip_all => "no sshd targets here: $why" if $why;
+SSHD::need_targets();
 
 my $dir = HS::scratch_dir();
 my $run = "$$-" . time;

@@ -17,9 +17,7 @@ use Test::More;
 use HS qw(:DEFAULT scaled scratch_dir seed_inventory seed_scan sql_quote);
 use SSHD;
 
-need_services();
-my $why = SSHD::available();
-plan skip_all => "no sshd targets here: $why" if $why;
+SSHD::need_targets();
 
 my $UUID = qr/\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\z/;
 my $NOPE = '00000000-0000-4000-8000-000000000091';
