@@ -50,6 +50,29 @@ int	 hs_hexval(int c);
 int	 hs_is_uuid(const char *s);
 /* Writes 36 chars + NUL of a random version-4 uuid. */
 void	 hs_uuid_random(char out[HS_UUID_LEN + 1]);
+/* A version 4 uuid from 16 random bytes (many from one randombytes call). */
+void	 hs_uuid_v4(const unsigned char rnd[16], char out[HS_UUID_LEN + 1]);
+
+/* ---- jsonw.c: JSON text written as it is built, without a tree ---- */
+
+struct hs_jw {
+	char	*p;		/* NUL-terminated once anything was written */
+	size_t	 len, cap;
+	int	 failed;	/* grow refused: nothing more is written */
+	/* When set, asked before the buffer grows by more bytes; -1 refuses. */
+	int	(*grow)(void *arg, size_t more);
+	void	*arg;
+};
+/* Room for n more bytes and a NUL; -1 once grow has refused. */
+int	 hs_jw_room(struct hs_jw *, size_t n);
+void	 hs_jw_raw(struct hs_jw *, const char *s, size_t n);
+void	 hs_jw_lit(struct hs_jw *, const char *s);
+/* A JSON string (s valid UTF-8), or null for NULL. */
+void	 hs_jw_str(struct hs_jw *, const char *s);
+void	 hs_jw_int(struct hs_jw *, long long v);
+/* "key": */
+void	 hs_jw_key(struct hs_jw *, const char *key);
+void	 hs_jw_free(struct hs_jw *);
 
 /* ---- utf8.c: one decoder; a policy for each kind of caller ---- */
 

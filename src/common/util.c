@@ -187,13 +187,28 @@ hs_uuid_random(char out[HS_UUID_LEN + 1])
 	unsigned char	 b[16];
 
 	randombytes_buf(b, sizeof(b));
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(out, HS_UUID_LEN + 1,
-	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x",
-	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-	    b[10], b[11], b[12], b[13], b[14], b[15]);
+	hs_uuid_v4(b, out);
+}
+
+void
+hs_uuid_v4(const unsigned char rnd[16], char out[HS_UUID_LEN + 1])
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 b;
+	size_t			 i, o = 0;
+
+	for (i = 0; i < 16; i++) {
+		b = rnd[i];
+		if (i == 6)
+			b = (b & 0x0f) | 0x40;
+		else if (i == 8)
+			b = (b & 0x3f) | 0x80;
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[b >> 4];
+		out[o++] = hex[b & 15];
+	}
+	out[o] = '\0';
 }
 
 int

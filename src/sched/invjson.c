@@ -13,104 +13,26 @@
 #define CHECK_EVERY	1024		/* rows between deadline checks */
 
 struct jb {
+	struct hs_jw		 w;
 	struct inventory	*inv;
 	const struct inv_limits	*lim;
 	const char		*table;
-	char			*p;
-	size_t			 len, cap;
 	int			 rc;
 };
 
-/* Room for n more bytes and a NUL; sets rc past the memory bound. */
+/* The writer's growth, charged to the inventory's memory bound. */
 static int
-jb_room(struct jb *b, size_t n)
+jb_grow(void *arg, size_t more)
 {
-	size_t	 ncap;
-	char	*q;
+	struct jb	*b = arg;
 
-	if (b->rc != INV_OK)
-		return -1;
-	if (b->len + n + 1 <= b->cap)
+	if (inv_mem_take(b->inv, more) == 0)
 		return 0;
-	ncap = b->cap ? b->cap : 4096;
-	while (ncap < b->len + n + 1)
-		ncap *= 2;
-	if (inv_mem_take(b->inv, ncap - b->cap) == -1) {
-		b->rc = INV_BOUND;
-		snprintf(b->inv->why, sizeof(b->inv->why), "inventory over "
-		    "scan_max_bytes (%zu bytes) while encoding %s",
-		    b->inv->mem_max, b->table);
-		return -1;
-	}
-	if ((q = realloc(b->p, ncap)) == NULL)
-		abort();
-	b->p = q;
-	b->cap = ncap;
-	return 0;
-}
-
-static void
-jb_raw(struct jb *b, const char *s, size_t n)
-{
-	if (jb_room(b, n) == -1)
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-jb_lit(struct jb *b, const char *s)
-{
-	jb_raw(b, s, strlen(s));
-}
-
-/*
- * A JSON string, or null.  The parser scrubbed every string to valid
- * UTF-8, so only quotes, backslashes and control characters need escapes;
- * the length is counted first so the buffer grows once.
- */
-static void
-jb_str(struct jb *b, const char *s)
-{
-	static const char	 hex[] = "0123456789abcdef";
-	const unsigned char	*u;
-	size_t			 n = 2;
-	char			*o;
-
-	if (s == NULL) {
-		jb_lit(b, "null");
-		return;
-	}
-	for (u = (const unsigned char *)s; *u != '\0'; u++)
-		n += *u == '"' || *u == '\\' ? 2 : *u < 0x20 ? 6 : 1;
-	if (jb_room(b, n) == -1)
-		return;
-	o = b->p + b->len;
-	*o++ = '"';
-	for (u = (const unsigned char *)s; *u != '\0'; u++) {
-		if (*u == '"' || *u == '\\') {
-			*o++ = '\\';
-			*o++ = (char)*u;
-		} else if (*u < 0x20) {
-			memcpy(o, "\\u00", 4);
-			o[4] = hex[*u >> 4];
-			o[5] = hex[*u & 15];
-			o += 6;
-		} else
-			*o++ = (char)*u;
-	}
-	*o++ = '"';
-	b->len = (size_t)(o - b->p);
-	b->p[b->len] = '\0';
-}
-
-static void
-jb_int(struct jb *b, long long v)
-{
-	char	 num[24];
-
-	jb_raw(b, num, (size_t)snprintf(num, sizeof(num), "%lld", v));
+	b->rc = INV_BOUND;
+	snprintf(b->inv->why, sizeof(b->inv->why), "inventory over "
+	    "scan_max_bytes (%zu bytes) while encoding %s",
+	    b->inv->mem_max, b->table);
+	return -1;
 }
 
 /* Negative numbers mean "unknown" in the inventory. */
@@ -118,9 +40,9 @@ static void
 jb_opt(struct jb *b, long long v)
 {
 	if (v < 0)
-		jb_lit(b, "null");
+		hs_jw_lit(&b->w, "null");
 	else
-		jb_int(b, v);
+		hs_jw_int(&b->w, v);
 }
 
 /* Opens row i: "[" or ",", and checks the clock every so many rows. */
@@ -130,11 +52,13 @@ jb_row(struct jb *b, size_t i, const char *first_key)
 	if (b->rc != INV_OK)
 		return -1;
 	if (i > 0 && i % CHECK_EVERY == 0 && inv_interrupted(b->lim, b->inv,
-	    "encoding the inventory", &b->rc))
+	    "encoding the inventory", &b->rc)) {
+		b->w.failed = 1;
 		return -1;
-	jb_lit(b, i == 0 ? "[{\"" : ",{\"");
-	jb_lit(b, first_key);
-	jb_lit(b, "\":");
+	}
+	hs_jw_lit(&b->w, i == 0 ? "[{\"" : ",{\"");
+	hs_jw_lit(&b->w, first_key);
+	hs_jw_lit(&b->w, "\":");
 	return b->rc == INV_OK ? 0 : -1;
 }
 
@@ -146,28 +70,28 @@ users(struct jb *b, const struct inventory *inv)
 	for (i = 0; i < inv->nusers && jb_row(b, i, "id") == 0; i++) {
 		const struct inv_user	*u = &inv->users[i];
 
-		jb_str(b, u->id);
-		jb_lit(b, ",\"ord\":");
-		jb_int(b, (long long)i);
-		jb_lit(b, ",\"name\":");
-		jb_str(b, u->name);
-		jb_lit(b, ",\"gecos\":");
-		jb_str(b, u->gecos);
-		jb_lit(b, ",\"uid\":");
+		hs_jw_str(&b->w, u->id);
+		hs_jw_lit(&b->w, ",\"ord\":");
+		hs_jw_int(&b->w, (long long)i);
+		hs_jw_lit(&b->w, ",\"name\":");
+		hs_jw_str(&b->w, u->name);
+		hs_jw_lit(&b->w, ",\"gecos\":");
+		hs_jw_str(&b->w, u->gecos);
+		hs_jw_lit(&b->w, ",\"uid\":");
 		jb_opt(b, u->uid);
-		jb_lit(b, ",\"gid\":");
+		hs_jw_lit(&b->w, ",\"gid\":");
 		jb_opt(b, u->gid);
-		jb_lit(b, ",\"home\":");
-		jb_str(b, u->home);
-		jb_lit(b, ",\"shell\":");
-		jb_str(b, u->shell);
-		jb_lit(b, u->superuser ? ",\"privilege\":\"SuperUser\"" :
+		hs_jw_lit(&b->w, ",\"home\":");
+		hs_jw_str(&b->w, u->home);
+		hs_jw_lit(&b->w, ",\"shell\":");
+		hs_jw_str(&b->w, u->shell);
+		hs_jw_lit(&b->w, u->superuser ? ",\"privilege\":\"SuperUser\"" :
 		    ",\"privilege\":\"LinuxUser\"");
-		jb_lit(b, ",\"pw_changed\":");
+		hs_jw_lit(&b->w, ",\"pw_changed\":");
 		jb_opt(b, u->pw_changed);
-		jb_lit(b, ",\"pw_expires\":");
+		hs_jw_lit(&b->w, ",\"pw_expires\":");
 		jb_opt(b, u->pw_expires);
-		jb_lit(b, !u->has_shadow ? ",\"disabled\":null}" :
+		hs_jw_lit(&b->w, !u->has_shadow ? ",\"disabled\":null}" :
 		    u->disabled ? ",\"disabled\":true}" : ",\"disabled\":false}");
 	}
 }
@@ -178,14 +102,14 @@ groups(struct jb *b, const struct inventory *inv)
 	size_t	 i;
 
 	for (i = 0; i < inv->ngroups && jb_row(b, i, "id") == 0; i++) {
-		jb_str(b, inv->groups[i].id);
-		jb_lit(b, ",\"ord\":");
-		jb_int(b, (long long)i);
-		jb_lit(b, ",\"name\":");
-		jb_str(b, inv->groups[i].name);
-		jb_lit(b, ",\"gid\":");
+		hs_jw_str(&b->w, inv->groups[i].id);
+		hs_jw_lit(&b->w, ",\"ord\":");
+		hs_jw_int(&b->w, (long long)i);
+		hs_jw_lit(&b->w, ",\"name\":");
+		hs_jw_str(&b->w, inv->groups[i].name);
+		hs_jw_lit(&b->w, ",\"gid\":");
 		jb_opt(b, inv->groups[i].gid);
-		jb_lit(b, "}");
+		hs_jw_lit(&b->w, "}");
 	}
 }
 
@@ -196,12 +120,12 @@ member(struct jb *b, size_t row, const struct inv_group *g,
 {
 	if (jb_row(b, row, "gid") == -1)
 		return;
-	jb_str(b, g->id);
-	jb_lit(b, ",\"uid\":");
-	jb_str(b, u != NULL ? u->id : NULL);
-	jb_lit(b, ",\"usr\":");
-	jb_str(b, usr);
-	jb_lit(b, prim ? ",\"prim\":true}" : ",\"prim\":false}");
+	hs_jw_str(&b->w, g->id);
+	hs_jw_lit(&b->w, ",\"uid\":");
+	hs_jw_str(&b->w, u != NULL ? u->id : NULL);
+	hs_jw_lit(&b->w, ",\"usr\":");
+	hs_jw_str(&b->w, usr);
+	hs_jw_lit(&b->w, prim ? ",\"prim\":true}" : ",\"prim\":false}");
 }
 
 /*
@@ -238,18 +162,18 @@ services(struct jb *b, const struct inventory *inv)
 	for (i = 0; i < inv->nservices && jb_row(b, i, "ord") == 0; i++) {
 		const struct inv_service	*s = &inv->services[i];
 
-		jb_int(b, (long long)i);
-		jb_lit(b, ",\"name\":");
-		jb_str(b, s->name);
-		jb_lit(b, ",\"description\":");
-		jb_str(b, s->description);
-		jb_lit(b, ",\"start_type\":");
-		jb_str(b, s->start_type);
-		jb_lit(b, ",\"usr\":");
-		jb_str(b, s->user);
-		jb_lit(b, ",\"exec\":");
-		jb_str(b, s->exec);
-		jb_lit(b, "}");
+		hs_jw_int(&b->w, (long long)i);
+		hs_jw_lit(&b->w, ",\"name\":");
+		hs_jw_str(&b->w, s->name);
+		hs_jw_lit(&b->w, ",\"description\":");
+		hs_jw_str(&b->w, s->description);
+		hs_jw_lit(&b->w, ",\"start_type\":");
+		hs_jw_str(&b->w, s->start_type);
+		hs_jw_lit(&b->w, ",\"usr\":");
+		hs_jw_str(&b->w, s->user);
+		hs_jw_lit(&b->w, ",\"exec\":");
+		hs_jw_str(&b->w, s->exec);
+		hs_jw_lit(&b->w, "}");
 	}
 }
 
@@ -261,22 +185,22 @@ tasks(struct jb *b, const struct inventory *inv)
 	for (i = 0; i < inv->ntasks && jb_row(b, i, "ord") == 0; i++) {
 		const struct inv_task	*t = &inv->tasks[i];
 
-		jb_int(b, (long long)i);
-		jb_lit(b, ",\"name\":");
-		jb_str(b, t->name);
-		jb_lit(b, ",\"path\":");
-		jb_str(b, t->path);
-		jb_lit(b, ",\"usr\":");
-		jb_str(b, t->user);
-		jb_lit(b, ",\"description\":");
-		jb_str(b, t->description);
-		jb_lit(b, ",\"source\":");
-		jb_str(b, t->source);
-		jb_lit(b, ",\"next_run\":");
+		hs_jw_int(&b->w, (long long)i);
+		hs_jw_lit(&b->w, ",\"name\":");
+		hs_jw_str(&b->w, t->name);
+		hs_jw_lit(&b->w, ",\"path\":");
+		hs_jw_str(&b->w, t->path);
+		hs_jw_lit(&b->w, ",\"usr\":");
+		hs_jw_str(&b->w, t->user);
+		hs_jw_lit(&b->w, ",\"description\":");
+		hs_jw_str(&b->w, t->description);
+		hs_jw_lit(&b->w, ",\"source\":");
+		hs_jw_str(&b->w, t->source);
+		hs_jw_lit(&b->w, ",\"next_run\":");
 		jb_opt(b, t->next_run);
-		jb_lit(b, ",\"last_run\":");
+		hs_jw_lit(&b->w, ",\"last_run\":");
 		jb_opt(b, t->last_run);
-		jb_lit(b, "}");
+		hs_jw_lit(&b->w, "}");
 	}
 }
 
@@ -288,14 +212,14 @@ packages(struct jb *b, const struct inventory *inv)
 	for (i = 0; i < inv->npackages && jb_row(b, i, "ord") == 0; i++) {
 		const struct inv_package	*k = &inv->packages[i];
 
-		jb_int(b, (long long)i);
-		jb_lit(b, ",\"name\":");
-		jb_str(b, k->name);
-		jb_lit(b, ",\"version\":");
-		jb_str(b, k->version);
-		jb_lit(b, ",\"description\":");
-		jb_str(b, k->description);
-		jb_lit(b, "}");
+		hs_jw_int(&b->w, (long long)i);
+		hs_jw_lit(&b->w, ",\"name\":");
+		hs_jw_str(&b->w, k->name);
+		hs_jw_lit(&b->w, ",\"version\":");
+		hs_jw_str(&b->w, k->version);
+		hs_jw_lit(&b->w, ",\"description\":");
+		hs_jw_str(&b->w, k->description);
+		hs_jw_lit(&b->w, "}");
 	}
 }
 
@@ -308,6 +232,8 @@ encode(struct inventory *inv, const struct inv_limits *lim, enum inv_table t,
 	size_t		 rows = 0;
 
 	memset(&b, 0, sizeof(b));
+	b.w.grow = jb_grow;
+	b.w.arg = &b;
 	b.inv = inv;
 	b.lim = lim;
 	b.table = name;
@@ -338,16 +264,16 @@ encode(struct inventory *inv, const struct inv_limits *lim, enum inv_table t,
 	default:
 		break;
 	}
-	jb_lit(&b, rows == 0 ? "[]" : "]");
+	hs_jw_lit(&b.w, rows == 0 ? "[]" : "]");
 	if (b.rc != INV_OK) {
-		free(b.p);
-		inv_mem_give(inv, b.cap);
+		inv_mem_give(inv, b.w.cap);
+		hs_jw_free(&b.w);
 		return b.rc;
 	}
 	/* Held until the store: give back what doubling left over. */
-	if ((inv->json[t] = realloc(b.p, b.len + 1)) == NULL)
+	if ((inv->json[t] = realloc(b.w.p, b.w.len + 1)) == NULL)
 		abort();
-	inv_mem_give(inv, b.cap - (b.len + 1));
+	inv_mem_give(inv, b.w.cap - (b.w.len + 1));
 	inv->json_rows[t] = rows;
 	return INV_OK;
 }
