@@ -189,7 +189,7 @@ item_bad(const json_t *item)
 void
 h_csv_validate(struct req *r, const char *id)
 {
-	json_t			*root = NULL, *errors = NULL, *rows = NULL;
+	json_t			*root = NULL, *errors = NULL;
 	json_t			*items = NULL;
 	struct hs_host_req	*h = NULL;
 	size_t			 n = 0, i, bad = 0;
@@ -200,7 +200,7 @@ h_csv_validate(struct req *r, const char *id)
 		goto out;
 	errors = json_object();
 	/* A dry run: nothing would be sent, so nothing goes to the audit. */
-	e = hosts_validate(r, root, &h, &n, &rows, NULL, errors, NULL,
+	e = hosts_validate(r, root, &h, &n, NULL, NULL, errors, NULL,
 	    &dberr);
 	if (e == API_UNAVAILABLE || e == API_INTERNAL) {
 		reply_db_error(r, dberr);
@@ -225,7 +225,6 @@ h_csv_validate(struct req *r, const char *id)
 	reply_json(r, 200, items, NULL);
 out:
 	json_decref(items);
-	json_decref(rows);
 	json_decref(root);
 	json_decref(errors);
 	hs_host_reqs_free(h, n);

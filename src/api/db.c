@@ -114,14 +114,16 @@ const struct db_stmt db_stmts[ST__MAX] = {
 	    " ORDER BY e.n", "ttj" },
 	/*
 	 * $1 sub, $2 name, $3 address, $4 hosts (a json array of records
-	 * whose keys are the host_scan_host columns they fill; json, not
-	 * jsonb: each record is read once, and converting 10 000 of them to
-	 * jsonb first cost about 100 ms of the statement's bind), $5 the
-	 * request's Idempotency-Key (NULL when none), $6 what the items'
-	 * validation relied on (hostreq.c; NULL: nothing): credentials
-	 * (credential_id, scope, and the name when an item named it) and
-	 * platforms (platform_id, platform_name).  When one has changed the
-	 * statement inserts nothing and returns no row.  host_id is set by a
+	 * whose keys are the host_scan_host columns they fill, with the ids
+	 * the responder chose, so that the job's status is known without
+	 * reading the rows back; json, not jsonb: each record is read once,
+	 * and converting 10 000 of them to jsonb first cost about 100 ms of
+	 * the statement's bind), $5 the request's Idempotency-Key (NULL when
+	 * none), $6 what the items' validation relied on (hostreq.c; NULL:
+	 * nothing): credentials (credential_id, scope, and the name when an
+	 * item named it) and platforms (platform_id, platform_name).  When
+	 * one has changed the statement inserts nothing and returns no row;
+	 * else the job's id and how many hosts it has.  host_id is set by a
 	 * re-scan so that the host's latest job is found before the
 	 * scheduler has reached it.
 	 */
@@ -141,20 +143,21 @@ const struct db_stmt db_stmts[ST__MAX] = {
 	    "   AND p.name IS DISTINCT FROM g.platform_name))"
 	    " RETURNING id),"
 	    " ins AS ("
-	    " INSERT INTO host_scan_host (job_id, ord, dns_host_name, ip_address,"
-	    "  os, credential_id, platform_id, accept_first, trust_action,"
-	    "  certificate_type, trusted_thumbprint, ssh_port, source, host_id)"
-	    " SELECT job.id, r.ord, r.dns_host_name, r.ip_address, r.os,"
-	    "  r.credential_id, r.platform_id, r.accept_first, r.trust_action,"
-	    "  r.certificate_type, r.trusted_thumbprint, r.ssh_port, r.source,"
-	    "  r.host_id"
-	    " FROM job, json_to_recordset($4::json) AS r(ord int,"
-	    "  dns_host_name text, ip_address text, os text, credential_id uuid,"
-	    "  platform_id uuid, accept_first boolean, trust_action smallint,"
-	    "  certificate_type smallint, trusted_thumbprint text, ssh_port int,"
-	    "  source text, host_id uuid)"
-	    " RETURNING *)"
-	    " SELECT h.job_id, " HOST_STATUS_COLS " FROM ins h ORDER BY h.ord",
+	    " INSERT INTO host_scan_host (id, action_queue_id, job_id, ord,"
+	    "  dns_host_name, ip_address, os, credential_id, platform_id,"
+	    "  accept_first, trust_action, certificate_type, trusted_thumbprint,"
+	    "  ssh_port, source, host_id)"
+	    " SELECT r.id, r.aq, job.id, r.ord, r.dns_host_name, r.ip_address,"
+	    "  r.os, r.credential_id, r.platform_id, r.accept_first,"
+	    "  r.trust_action, r.certificate_type, r.trusted_thumbprint,"
+	    "  r.ssh_port, r.source, r.host_id"
+	    " FROM job, json_to_recordset($4::json) AS r(id uuid, aq uuid,"
+	    "  ord int, dns_host_name text, ip_address text, os text,"
+	    "  credential_id uuid, platform_id uuid, accept_first boolean,"
+	    "  trust_action smallint, certificate_type smallint,"
+	    "  trusted_thumbprint text, ssh_port int, source text, host_id uuid)"
+	    " RETURNING 1)"
+	    " SELECT job.id, (SELECT count(*) FROM ins) FROM job",
 	    "tttjtj" },
 	/* Transactions only where a request makes several statements. */
 	[ST_BEGIN] = { "begin", "BEGIN", "" },
@@ -434,6 +437,12 @@ col_str(const PGresult *res, int row, int col)
 	    json_string(PQgetvalue(res, row, col));
 }
 
+const char *
+col_text(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
 json_t *
 col_enum(const PGresult *res, int row, int col, const char *const *names,
     int n)
@@ -499,6 +508,50 @@ db_row(const PGresult *res, int row, const struct db_field *f, size_t n)
 		json_object_set_new(o, f[i].name, v);
 	}
 	return o;
+}
+
+void
+db_row_text(struct hs_jw *w, const PGresult *res, int row,
+    const struct db_field *f, size_t n)
+{
+	const char	*v, *errstr;
+	long long	 ll;
+	size_t		 i;
+	int		 e;
+
+	for (i = 0; i < n; i++) {
+		hs_jw_raw(w, i == 0 ? "{" : ",", 1);
+		hs_jw_key(w, f[i].name);
+		if (PQgetisnull(res, row, f[i].col)) {
+			hs_jw_raw(w, "null", 4);
+			continue;
+		}
+		v = PQgetvalue(res, row, f[i].col);
+		switch (f[i].kind) {
+		case DB_STR:
+			hs_jw_str(w, v);
+			break;
+		case DB_INT:
+			if (hs_strtonum(v, LLONG_MIN, LLONG_MAX, &ll,
+			    &errstr) == 0)
+				hs_jw_int(w, ll);
+			else
+				hs_jw_raw(w, "null", 4);
+			break;
+		case DB_BOOL:
+			hs_jw_lit(w, v[0] == 't' ? "true" : "false");
+			break;
+		case DB_ENUM:
+			e = atoi(v);
+			hs_jw_str(w, e >= 0 && e < f[i].n ? f[i].names[e] :
+			    "Unknown");
+			break;
+		default:
+			hs_jw_raw(w, "null", 4);
+			break;
+		}
+	}
+	hs_jw_raw(w, n == 0 ? "{}" : "}", n == 0 ? 2 : 1);
 }
 
 char *

@@ -12,6 +12,12 @@
 
 #include "api.h"
 
+/* The credential and platform ids an item resolved to ("" when none). */
+struct item_ids {
+	char	 cred[HS_UUID_LEN + 1];
+	char	 plat[HS_UUID_LEN + 1];
+};
+
 static void
 set_add(json_t *set, const char *key)
 {
@@ -40,6 +46,8 @@ has_error(json_t *errors, size_t i, const char *field)
 {
 	char	 path[64];
 
+	if (json_object_size(errors) == 0)
+		return 0;
 	snprintf(path, sizeof(path), "[%zu].%s", i, field);
 	return json_object_get(errors, path) != NULL;
 }
@@ -183,30 +191,32 @@ guard_credential(json_t *guard, const json_t *c, int by_name)
 /*
  * One pass over the items with the credentials and platforms of refs:
  * each credential must exist and its scope admit the item's host (each
- * scope parsed once), each platform exist.  The ids go into rows, what
+ * scope parsed once), each platform exist.  The ids go into ids, what
  * was relied on into guard.  Returns how many items it refused; their
  * problems go into errors and refused (when not NULL) only when report
  * is set.
  */
 static size_t
 refs_apply(const json_t *refs, const struct hs_host_req *h, size_t n,
-    json_t *rows, json_t *guard, int report, json_t *errors, json_t *refused)
+    struct item_ids *ids, json_t *guard, int report, json_t *errors,
+    json_t *refused)
 {
 	json_t		*by_id = json_object_get(refs, "id");
 	json_t		*by_name = json_object_get(refs, "name");
 	json_t		*plat_by_name = json_object_get(refs, "plat");
-	json_t		*seen = json_object(), *c, *plat, *item, *v;
+	json_t		*seen = json_object(), *c, *plat, *v;
+	json_t		*last_c = NULL, *guard_p = json_object_get(guard, "p");
 	struct hs_scope	*scopes;
 	signed char	*parsed;		/* 0 not yet, 1 ok, -1 bad */
 	const char	*key, *msg;
 	char		 path[64];
-	size_t		 i, k, nscopes = 0, refused_n = 0;
+	size_t		 i, k = 0, nscopes = 0, refused_n = 0;
 
 	scopes = hs_xmalloc((n + 1) * sizeof(*scopes));
 	parsed = hs_xmalloc(n + 1);
 	memset(parsed, 0, n + 1);
 	for (i = 0; i < n; i++) {
-		item = json_array_get(rows, i);
+		ids[i].cred[0] = ids[i].plat[0] = '\0';
 		key = h[i].credential_id[0] ? "credentialId" : "credentialName";
 		snprintf(path, sizeof(path), "[%zu].%s", i, key);
 		if (has_error(errors, i, "credentialId") ||
@@ -236,7 +246,10 @@ refs_apply(const json_t *refs, const struct hs_host_req *h, size_t n,
 				    "no credential has this name");
 			goto platform;
 		}
-		if ((v = json_object_get(seen, json_string_value(
+		/* Items mostly come in runs of one credential. */
+		if (c == last_c)
+			;
+		else if ((v = json_object_get(seen, json_string_value(
 		    json_array_get(c, 0)))) == NULL) {
 			k = nscopes++;
 			json_object_set_new(seen, json_string_value(
@@ -263,11 +276,12 @@ refs_apply(const json_t *refs, const struct hs_host_req *h, size_t n,
 			if (report)
 				hs_errors_add(errors, path, msg);
 		} else {
-			json_object_set(item, "credential_id",
-			    json_array_get(c, 0));
+			hs_strlcpy(ids[i].cred, json_string_value(
+			    json_array_get(c, 0)), sizeof(ids[i].cred));
 			guard_credential(guard, c, h[i].credential_id[0] ==
 			    '\0');
 		}
+		last_c = c;
 platform:
 		if (has_error(errors, i, "platformName") ||
 		    h[i].platform_name == NULL)
@@ -282,10 +296,12 @@ platform:
 				    "e.g. Linux, Windows)");
 			continue;
 		}
-		json_object_set(item, "platform_id", plat);
-		json_object_set_new(json_object_get(guard, "p"),
-		    h[i].platform_name, json_pack("{s:O, s:s}", "platform_id",
-		    plat, "platform_name", h[i].platform_name));
+		hs_strlcpy(ids[i].plat, json_string_value(plat),
+		    sizeof(ids[i].plat));
+		if (json_object_get(guard_p, h[i].platform_name) == NULL)
+			json_object_set_new(guard_p, h[i].platform_name,
+			    json_pack("{s:O, s:s}", "platform_id", plat,
+			    "platform_name", h[i].platform_name));
 	}
 	for (k = 0; k < nscopes; k++)
 		if (parsed[k] > 0)
@@ -302,16 +318,16 @@ platform:
  * memory when it knows every one and refuses none (guard says what the
  * INSERT must find unchanged); else one query for all distinct names and
  * ids, which the worker then remembers.  Without guard (a validation
- * that inserts nothing) always the query.  The resolved ids go into the
- * rows built for the INSERT; items refused for scope also go into
- * refused (when not NULL).
+ * that inserts nothing) always the query.  The resolved ids go into ids,
+ * for the INSERT's records; items refused for scope also go into refused
+ * (when not NULL).
  */
 static enum api_err
 resolve_refs(struct req *r, const struct hs_host_req *h, size_t n,
-    json_t *rows, json_t *guard, json_t *errors, json_t *refused,
+    struct item_ids *ids, json_t *guard, json_t *errors, json_t *refused,
     enum db_err *dberr)
 {
-	json_t		*ids = json_object(), *names = json_object();
+	json_t		*cids = json_object(), *names = json_object();
 	json_t		*plats = json_object(), *fresh = NULL;
 	json_t		*g = guard ? guard : json_pack("{s:{}, s:{}}", "c", "p");
 	char		*p[3] = { NULL, NULL, NULL };
@@ -320,18 +336,18 @@ resolve_refs(struct req *r, const struct hs_host_req *h, size_t n,
 	size_t		 i;
 
 	if (guard != NULL && r->w->refs != NULL &&
-	    refs_apply(r->w->refs, h, n, rows, g, 0, errors, refused) == 0) {
+	    refs_apply(r->w->refs, h, n, ids, g, 0, errors, refused) == 0) {
 		rc = API_OK;
 		goto out;
 	}
 	json_object_clear(json_object_get(g, "c"));
 	json_object_clear(json_object_get(g, "p"));
 	for (i = 0; i < n; i++) {
-		set_add(ids, h[i].credential_id);
+		set_add(cids, h[i].credential_id);
 		set_add(names, h[i].credential_name);
 		set_add(plats, h[i].platform_name);
 	}
-	if ((p[0] = set_keys_json(ids)) == NULL ||
+	if ((p[0] = set_keys_json(cids)) == NULL ||
 	    (p[1] = set_keys_json(names)) == NULL ||
 	    (p[2] = set_keys_json(plats)) == NULL)
 		goto out;
@@ -340,7 +356,7 @@ resolve_refs(struct req *r, const struct hs_host_req *h, size_t n,
 		goto out;
 	fresh = refs_new();
 	refs_add(fresh, res);
-	(void)refs_apply(fresh, h, n, rows, g, 1, errors, refused);
+	(void)refs_apply(fresh, h, n, ids, g, 1, errors, refused);
 	if (r->w->refs == NULL || refs_size(r->w->refs) + 2 *
 	    (size_t)PQntuples(res) > HS_REFS_CACHE_MAX) {
 		json_decref(r->w->refs);
@@ -353,7 +369,7 @@ out:
 	free(p[0]);
 	free(p[1]);
 	free(p[2]);
-	json_decref(ids);
+	json_decref(cids);
 	json_decref(names);
 	json_decref(plats);
 	json_decref(fresh);
@@ -362,77 +378,107 @@ out:
 	return rc;
 }
 
-static json_t *
-opt_str(const char *s)
+/* -1 (null in the API) is JSON null. */
+static void
+opt_int(struct hs_jw *w, int v)
 {
-	return s != NULL ? json_string(s) : json_null();
+	if (v < 0)
+		hs_jw_raw(w, "null", 4);
+	else
+		hs_jw_int(w, v);
 }
 
-static json_t *
-opt_int(int v)
+/*
+ * The job of the items: the records ST_JOB_INSERT reads, one per item, in
+ * order, as a JSON array written without a tree (10 000 of them are
+ * 150 000 values), and what its status says of each.
+ */
+static void
+insert_rows(const struct hs_host_req *h, const struct item_ids *ids,
+    size_t n, struct new_job *job)
 {
-	return v >= 0 ? json_integer(v) : json_null();
-}
+	struct hs_jw	 w = { 0 };
+	unsigned char	*rnd = new_job_random(n);
+	size_t		 i;
 
-/* The jsonb records ST_JOB_INSERT reads, one per item, in order. */
-static json_t *
-insert_rows(const struct hs_host_req *h, size_t n)
-{
-	json_t	*rows = json_array();
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		json_array_append_new(rows, json_pack(
-		    "{s:I, s:o, s:o, s:o, s:n, s:n, s:b, s:o, s:o, s:o, s:i, s:o}",
-		    "ord", (json_int_t)i,
-		    "dns_host_name", opt_str(h[i].dns_host_name),
-		    "ip_address", opt_str(h[i].ip_address),
-		    "os", opt_str(h[i].os),
-		    "credential_id", "platform_id",
-		    "accept_first", h[i].accept_first,
-		    "trust_action", opt_int(h[i].trust_action),
-		    "certificate_type", opt_int(h[i].certificate_type),
-		    "trusted_thumbprint", opt_str(h[i].trusted_thumbprint),
-		    "ssh_port", h[i].ssh_port,
-		    "source", opt_str(h[i].source)));
-	return rows;
+	job->hosts = hs_xmalloc((n + 1) * sizeof(*job->hosts));
+	job->n = n;
+	(void)hs_jw_room(&w, n * HOST_RECORD_BYTES);
+	hs_jw_raw(&w, "[", 1);
+	for (i = 0; i < n; i++) {
+		job->hosts[i].host_id = NULL;
+		job->hosts[i].dns = h[i].dns_host_name;
+		job->hosts[i].ip = h[i].ip_address;
+		job->hosts[i].os = h[i].os;
+		new_job_record(&w, &job->hosts[i], i, rnd + 32 * i);
+		hs_jw_lit(&w, ",\"dns_host_name\":");
+		hs_jw_str(&w, h[i].dns_host_name);
+		hs_jw_lit(&w, ",\"ip_address\":");
+		hs_jw_str(&w, h[i].ip_address);
+		hs_jw_lit(&w, ",\"os\":");
+		hs_jw_str(&w, h[i].os);
+		hs_jw_lit(&w, ",\"credential_id\":");
+		hs_jw_str(&w, ids[i].cred[0] ? ids[i].cred : NULL);
+		hs_jw_lit(&w, ",\"platform_id\":");
+		hs_jw_str(&w, ids[i].plat[0] ? ids[i].plat : NULL);
+		hs_jw_lit(&w, h[i].accept_first ? ",\"accept_first\":true" :
+		    ",\"accept_first\":false");
+		hs_jw_lit(&w, ",\"trust_action\":");
+		opt_int(&w, h[i].trust_action);
+		hs_jw_lit(&w, ",\"certificate_type\":");
+		opt_int(&w, h[i].certificate_type);
+		hs_jw_lit(&w, ",\"trusted_thumbprint\":");
+		hs_jw_str(&w, h[i].trusted_thumbprint);
+		hs_jw_lit(&w, ",\"ssh_port\":");
+		hs_jw_int(&w, h[i].ssh_port);
+		hs_jw_lit(&w, ",\"source\":");
+		hs_jw_str(&w, h[i].source);
+		hs_jw_raw(&w, "}", 1);
+	}
+	hs_jw_raw(&w, "]", 1);
+	job->records = w.p;
+	free(rnd);
 }
 
 /*
  * The validation of POST /HostScanJob, shared with ValidateImportedCSV so
  * that the two can never disagree: the table of pure checks, then the
  * credential and platform lookups with the credentials' scopes.  Every
- * problem goes into errors; *rows gets the records for ST_JOB_INSERT of the
- * items that parsed and *guard (when guard is not NULL: the worker's
- * memory of credentials may serve) its $6; refused (may be NULL) the
- * hosts a credential's scope refused, for audit_refused().  Returns
- * API_VALIDATION when the body as a whole is unusable (not an array, empty,
- * too long), API_UNAVAILABLE or API_INTERNAL with *dberr when the lookups
- * failed, else API_OK (items may still have errors).
+ * problem goes into errors; *job (when job is not NULL) gets the job of
+ * the items when none has a problem and *guard (when guard is not NULL:
+ * the worker's memory of credentials may serve) its $6; refused (may be
+ * NULL) the hosts a credential's scope refused, for audit_refused().
+ * Returns API_VALIDATION when the body as a whole is unusable (not an
+ * array, empty, too long), API_UNAVAILABLE or API_INTERNAL with *dberr
+ * when the lookups failed, else API_OK (items may still have errors).
  */
 enum api_err
 hosts_validate(struct req *r, const json_t *root, struct hs_host_req **h,
-    size_t *n, json_t **rows, char **guard, json_t *errors, json_t *refused,
-    enum db_err *dberr)
+    size_t *n, struct new_job *job, char **guard, json_t *errors,
+    json_t *refused, enum db_err *dberr)
 {
 	json_t		*g = NULL, *a = NULL, *v;
+	struct item_ids	*ids = NULL;
 	const char	*k;
 	enum api_err	 rc = API_OK;
 
-	*rows = NULL;
+	if (job != NULL)
+		memset(job, 0, sizeof(*job));
 	if (guard != NULL)
 		*guard = NULL;
 	if (hs_validate_hosts(root, r->w->cfg->max_hosts, h, n,
 	    errors) != 0 && (*h == NULL || *n == 0))
 		return API_VALIDATION;
-	*rows = insert_rows(*h, *n);
+	ids = hs_xmalloc((*n + 1) * sizeof(*ids));
 	if (guard != NULL)
 		g = json_pack("{s:{}, s:{}}", "c", "p");
-	if (resolve_refs(r, *h, *n, *rows, g, errors, refused,
+	if (resolve_refs(r, *h, *n, ids, g, errors, refused,
 	    dberr) != API_OK) {
 		rc = *dberr == DB_UNAVAILABLE ? API_UNAVAILABLE : API_INTERNAL;
 		goto out;
 	}
+	if (job != NULL && json_object_size(errors) == 0)
+		insert_rows(*h, ids, *n, job);
 	if (guard != NULL) {
 		a = json_array();
 		json_object_foreach(json_object_get(g, "c"), k, v)
@@ -443,6 +489,7 @@ hosts_validate(struct req *r, const json_t *root, struct hs_host_req **h,
 			rc = API_INTERNAL;
 	}
 out:
+	free(ids);
 	json_decref(a);
 	json_decref(g);
 	return rc;

@@ -66,35 +66,39 @@ static void
 replay(struct req *r, const char *job_ids, int many)
 {
 	PGresult	*res = NULL;
-	json_t		*out = NULL;
+	struct hs_jw	 w = { 0 };
 	enum db_err	 err;
-	int		 n, from, to;
+	int		 n, from, to, jobs = 0;
 
 	if ((res = db_exec(r->w, ST_JOBS_HOSTS, 1, &job_ids, &err)) == NULL) {
 		reply_db_error(r, err);
 		goto done;
 	}
 	n = PQntuples(res);
-	out = json_array();
+	if (many)
+		hs_jw_raw(&w, "[", 1);
 	for (from = 0; from < n; from = to) {
 		for (to = from + 1; to < n && strcmp(PQgetvalue(res, to,
 		    HC_JOB), PQgetvalue(res, from, HC_JOB)) == 0; to++)
 			continue;
-		json_array_append_new(out, job_status(res, from, to));
+		if (jobs++ > 0)
+			hs_jw_raw(&w, ",", 1);
+		job_status(&w, res, from, to);
 	}
-	if (!many && json_array_size(out) != 1) {
+	if (many)
+		hs_jw_raw(&w, "]", 1);
+	if (!many && jobs != 1) {
 		hs_log(HS_LOG_ERROR, "idempotency_replay_bad", "trace=%s "
-		    "jobs=%zu", r->trace, json_array_size(out));
+		    "jobs=%d", r->trace, jobs);
 		reply_problem(r, API_INTERNAL, "the jobs of this "
 		    "Idempotency-Key cannot be read", NULL);
 		goto done;
 	}
-	hs_log(HS_LOG_INFO, "idempotency_replay", "trace=%s jobs=%zu",
-	    r->trace, json_array_size(out));
-	reply_json(r, 200, many ? out : json_array_get(out, 0),
-	    "Idempotent-Replayed: true\r\n");
+	hs_log(HS_LOG_INFO, "idempotency_replay", "trace=%s jobs=%d",
+	    r->trace, jobs);
+	reply_json_text(r, 200, &w, "Idempotent-Replayed: true\r\n");
 done:
-	json_decref(out);
+	hs_jw_free(&w);
 	PQclear(res);
 }
 
@@ -167,13 +171,12 @@ out:
 }
 
 /*
- * Records the jobs (one HostScanJobStatus or an array) under the key and
- * commits; 0 after answering an error and rolling back.
+ * Records the jobs of q under the key and commits; 0 after answering an
+ * error and rolling back.
  */
 static int
-idem_commit(struct req *r, struct idem *ik, const json_t *statuses)
+idem_commit(struct req *r, struct idem *ik, const struct queued *q)
 {
-	const json_t	*one;
 	const char	*p[3], **ids = NULL;
 	PGresult	*res = NULL;
 	char		*lit = NULL;
@@ -184,13 +187,10 @@ idem_commit(struct req *r, struct idem *ik, const json_t *statuses)
 	if (!r->w->in_tx)
 		return 1;
 	if (ik->key[0] != '\0') {
-		n = json_is_array(statuses) ? json_array_size(statuses) : 1;
+		n = json_array_size(q->ids);
 		ids = hs_xmalloc((n + 1) * sizeof(*ids));
-		for (i = 0; i < n; i++) {
-			one = json_is_array(statuses) ?
-			    json_array_get(statuses, i) : statuses;
-			ids[i] = json_string_value(json_object_get(one, "id"));
-		}
+		for (i = 0; i < n; i++)
+			ids[i] = json_string_value(json_array_get(q->ids, i));
 		if ((lit = db_uuid_array(ids, n)) == NULL) {
 			reply_problem(r, API_INTERNAL, "a queued job has no id",
 			    NULL);
@@ -219,10 +219,21 @@ out:
 }
 
 void
-idem_end(struct req *r, struct idem *ik, const json_t *statuses)
+idem_end(struct req *r, struct idem *ik, const struct queued *q)
 {
-	if (statuses != NULL && idem_commit(r, ik, statuses))
-		reply_json(r, 200, statuses, NULL);
-	else
+	struct hs_jw	 w = { 0 };
+
+	if (q == NULL || !idem_commit(r, ik, q)) {
 		db_rollback(r->w);
+		return;
+	}
+	if (!q->many) {
+		reply_json_text(r, 200, &q->text, NULL);
+		return;
+	}
+	hs_jw_raw(&w, "[", 1);
+	hs_jw_raw(&w, q->text.p != NULL ? q->text.p : "", q->text.len);
+	hs_jw_raw(&w, "]", 1);
+	reply_json_text(r, 200, &w, NULL);
+	hs_jw_free(&w);
 }

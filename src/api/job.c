@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "api.h"
 
 /* One HostScanHostStatus from the HC_ columns. */
@@ -32,10 +34,9 @@ static const struct db_field host_status_fields[] = {
  * all failed -> Failed, any cancelled -> Cancelled, else
  * CompletedWithErrors.
  */
-json_t *
-job_status(const PGresult *res, int from, int to)
+void
+job_status(struct hs_jw *w, const PGresult *res, int from, int to)
 {
-	json_t		*hosts = json_array();
 	long		 n[HS_N_ACTION_STATUS] = { 0 };
 	long		 total = to - from, done;
 	int		 i, st;
@@ -46,8 +47,6 @@ job_status(const PGresult *res, int from, int to)
 		st = col_int(res, i, HC_STATE);
 		if (st >= 0 && st < HS_N_ACTION_STATUS)
 			n[st]++;
-		json_array_append_new(hosts, db_row(res, i, host_status_fields,
-		    NELEM(host_status_fields)));
 	}
 	done = n[HS_COMPLETE] + n[HS_FAILED] + n[HS_CANCELLED];
 	if (n[HS_QUEUED] == total)
@@ -69,47 +68,146 @@ job_status(const PGresult *res, int from, int to)
 			dl += (size_t)snprintf(desc + dl, sizeof(desc) - dl,
 			    "%s %ld %s", dl > 0 && desc[dl - 1] != ':' ? "," : "",
 			    n[i], hs_action_status_names[i]);
-	return json_pack("{s:s, s:s, s:s, s:o}", "id",
-	    from < to ? PQgetvalue(res, from, HC_JOB) : "",
-	    "status", hs_action_status_names[st], "statusDescription", desc,
-	    "hostScanHostStatus", hosts);
+	(void)hs_jw_room(w, (size_t)(to - from) * HOST_STATUS_BYTES);
+	hs_jw_lit(w, "{\"id\":");
+	hs_jw_str(w, from < to ? PQgetvalue(res, from, HC_JOB) : "");
+	hs_jw_lit(w, ",\"status\":");
+	hs_jw_str(w, hs_action_status_names[st]);
+	hs_jw_lit(w, ",\"statusDescription\":");
+	hs_jw_str(w, desc);
+	hs_jw_lit(w, ",\"hostScanHostStatus\":[");
+	for (i = from; i < to; i++) {
+		if (i > from)
+			hs_jw_raw(w, ",", 1);
+		db_row_text(w, res, i, host_status_fields,
+		    NELEM(host_status_fields));
+	}
+	hs_jw_lit(w, "]}");
+}
+
+void
+queued_init(struct queued *q, int many)
+{
+	memset(q, 0, sizeof(*q));
+	q->ids = json_array();
+	q->many = many;
+}
+
+void
+queued_free(struct queued *q)
+{
+	hs_jw_free(&q->text);
+	json_decref(q->ids);
+	q->ids = NULL;
+}
+
+void
+new_job_record(struct hs_jw *w, struct new_host *h, size_t i,
+    const unsigned char rnd[32])
+{
+	char	 aq[HS_UUID_LEN + 1];
+
+	hs_uuid_v4(rnd, h->id);
+	hs_uuid_v4(rnd + 16, aq);
+	hs_jw_lit(w, i == 0 ? "{\"id\":\"" : ",{\"id\":\"");
+	hs_jw_raw(w, h->id, HS_UUID_LEN);
+	hs_jw_lit(w, "\",\"aq\":\"");
+	hs_jw_raw(w, aq, HS_UUID_LEN);
+	hs_jw_lit(w, "\",\"ord\":");
+	hs_jw_int(w, (long long)i);
+}
+
+void
+new_job_free(struct new_job *job)
+{
+	free(job->records);
+	free(job->hosts);
+	memset(job, 0, sizeof(*job));
+}
+
+unsigned char *
+new_job_random(size_t n)
+{
+	unsigned char	 seed[randombytes_SEEDBYTES];
+	unsigned char	*rnd = hs_xmalloc(32 * n + 1);
+
+	randombytes_buf(seed, sizeof(seed));
+	randombytes_buf_deterministic(rnd, 32 * n, seed);
+	sodium_memzero(seed, sizeof(seed));
+	return rnd;
 }
 
 /*
- * Queues one job from the jsonb records insert_rows() describes, in one
- * INSERT statement, and returns its HostScanJobStatus built from the rows
- * committed; NULL when it answered the error itself, or (nothing answered,
- * *stale set) when the credentials and platforms guard says the job relied
- * on have changed: the INSERT then inserted nothing.  rescan_of names the
+ * The HostScanJobStatus of a job just queued: every host Queued, as
+ * job_status() would read it from the rows (t/10-routes.t compares the
+ * two).
+ */
+static void
+new_job_status(struct hs_jw *w, const char *job_id, const struct new_job *job)
+{
+	char	 desc[64];
+	size_t	 i;
+
+	snprintf(desc, sizeof(desc), "%zu host%s: %zu %s", job->n,
+	    job->n == 1 ? "" : "s", job->n, hs_action_status_names[HS_QUEUED]);
+	(void)hs_jw_room(w, job->n * HOST_STATUS_BYTES);
+	hs_jw_lit(w, "{\"id\":");
+	hs_jw_str(w, job_id);
+	hs_jw_lit(w, ",\"status\":");
+	hs_jw_str(w, hs_action_status_names[HS_QUEUED]);
+	hs_jw_lit(w, ",\"statusDescription\":");
+	hs_jw_str(w, desc);
+	hs_jw_lit(w, ",\"hostScanHostStatus\":[");
+	for (i = 0; i < job->n; i++) {
+		hs_jw_lit(w, i == 0 ? "{\"hostScanHostId\":" :
+		    ",{\"hostScanHostId\":");
+		hs_jw_str(w, job->hosts[i].id);
+		hs_jw_lit(w, ",\"hostId\":");
+		hs_jw_str(w, job->hosts[i].host_id);
+		hs_jw_lit(w, ",\"name\":null,\"dnsHostName\":");
+		hs_jw_str(w, job->hosts[i].dns);
+		hs_jw_lit(w, ",\"os\":");
+		hs_jw_str(w, job->hosts[i].os);
+		hs_jw_lit(w, ",\"ipAddress\":");
+		hs_jw_str(w, job->hosts[i].ip);
+		hs_jw_lit(w, ",\"version\":null,\"status\":");
+		hs_jw_str(w, hs_action_status_names[HS_QUEUED]);
+		hs_jw_lit(w, ",\"statusDescription\":null,\"failureReason\":");
+		hs_jw_str(w, hs_failure_reason_names[0]);
+		hs_jw_raw(w, "}", 1);
+	}
+	hs_jw_lit(w, "]}");
+}
+
+/*
+ * Queues job in one INSERT statement and adds its HostScanJobStatus to
+ * q.  -1 when it answered the error itself, or (nothing answered, *stale
+ * set) when the credentials and platforms guard says the job relied on
+ * have changed: the INSERT then inserted nothing.  rescan_of names the
  * host record a re-scan was made for (NULL for a POSTed job).
  */
-json_t *
-job_create(struct req *r, const json_t *rows, const char *guard,
-    const char *rescan_of, int *stale)
+int
+job_create(struct req *r, const struct new_job *job, const char *guard,
+    const char *rescan_of, int *stale, struct queued *q)
 {
 	PGresult	*res = NULL;
-	json_t		*status = NULL;
 	const char	*params[6];
-	char		*rows_s = NULL;
 	enum db_err	 err;
+	int		 rc = -1;
 
 	if (stale != NULL)
 		*stale = 0;
-	if ((rows_s = json_dumps(rows, JSON_COMPACT)) == NULL) {
-		reply_problem(r, API_INTERNAL, "could not encode the job", NULL);
-		goto out;
-	}
 	params[0] = r->claims.sub;
 	params[1] = r->claims.name;
 	params[2] = r->addr[0] ? r->addr : NULL;
-	params[3] = rows_s;
+	params[3] = job->records;
 	params[4] = r->idem_key;
 	params[5] = guard;
 	if ((res = db_exec(r->w, ST_JOB_INSERT, 6, params, &err)) == NULL) {
 		reply_db_error(r, err);
 		goto out;
 	}
-	/* Every job has a host: no row is the guard's refusal. */
+	/* No row is the guard's refusal. */
 	if (PQntuples(res) == 0) {
 		if (stale != NULL)
 			*stale = 1;
@@ -118,14 +216,24 @@ job_create(struct req *r, const json_t *rows, const char *guard,
 			    NULL);
 		goto out;
 	}
-	status = job_status(res, 0, PQntuples(res));
-	hs_log(HS_LOG_INFO, "job_created", "trace=%s job=%s hosts=%d%s%s",
-	    r->trace, PQgetvalue(res, 0, HC_JOB), PQntuples(res),
+	if (strtoul(PQgetvalue(res, 0, 1), NULL, 10) != job->n) {
+		hs_log(HS_LOG_ERROR, "job_insert_short", "trace=%s job=%s "
+		    "hosts=%zu inserted=%s", r->trace, PQgetvalue(res, 0, 0),
+		    job->n, PQgetvalue(res, 0, 1));
+		reply_problem(r, API_INTERNAL, "the job was not queued", NULL);
+		goto out;
+	}
+	if (json_array_size(q->ids) > 0)
+		hs_jw_raw(&q->text, ",", 1);
+	new_job_status(&q->text, PQgetvalue(res, 0, 0), job);
+	json_array_append_new(q->ids, json_string(PQgetvalue(res, 0, 0)));
+	hs_log(HS_LOG_INFO, "job_created", "trace=%s job=%s hosts=%zu%s%s",
+	    r->trace, PQgetvalue(res, 0, 0), job->n,
 	    rescan_of ? " rescan_of=" : "", rescan_of ? rescan_of : "");
+	rc = 0;
 out:
 	PQclear(res);
-	free(rows_s);
-	return status;
+	return rc;
 }
 
 /*
@@ -139,32 +247,30 @@ out:
  */
 static enum api_err
 queue_items(struct req *r, const json_t *items, json_t *errors,
-    json_t **status)
+    struct queued *q)
 {
-	json_t			*rows = NULL, *refused = json_array();
+	json_t			*refused = json_array();
 	struct hs_host_req	*h = NULL;
+	struct new_job		 job = { 0 };
 	size_t			 n = 0;
 	char			*guard = NULL;
 	enum api_err		 e;
 	enum db_err		 dberr = DB_OK;
 	int			 stale = 0, tries = 2;
 
-	*status = NULL;
 again:
-	e = hosts_validate(r, items, &h, &n, &rows, &guard, errors, refused,
+	e = hosts_validate(r, items, &h, &n, &job, &guard, errors, refused,
 	    &dberr);
 	if (e == API_UNAVAILABLE || e == API_INTERNAL)
 		reply_db_error(r, dberr);
 	else if (e != API_OK || json_object_size(errors) > 0) {
 		audit_refused(r, refused);
 		e = API_VALIDATION;
-	} else if ((*status = job_create(r, rows, guard, NULL,
-	    &stale)) == NULL) {
+	} else if (job_create(r, &job, guard, NULL, &stale, q) == -1) {
 		e = API_INTERNAL;
 		if (stale && --tries > 0) {
 			refs_forget(r->w);
-			json_decref(rows);
-			rows = NULL;
+			new_job_free(&job);
 			free(guard);
 			guard = NULL;
 			hs_host_reqs_free(h, n);
@@ -178,7 +284,7 @@ again:
 			    NULL);
 	}
 	free(guard);
-	json_decref(rows);
+	new_job_free(&job);
 	json_decref(refused);
 	hs_host_reqs_free(h, n);
 	return e;
@@ -250,15 +356,18 @@ static void
 post_items(struct req *r, struct idem *ik, const json_t *items,
     const json_t *names)
 {
-	json_t		*errors = json_object(), *answer = NULL, *status = NULL;
+	json_t		*errors = json_object(), *answer = NULL;
+	struct queued	 q;
+	enum api_err	 e;
 
-	if (queue_items(r, items, errors, &status) == API_VALIDATION) {
+	queued_init(&q, 0);
+	if ((e = queue_items(r, items, errors, &q)) == API_VALIDATION) {
 		answer = names != NULL ? ou_errors(names, errors) :
 		    json_incref(errors);
 		reply_problem(r, API_VALIDATION, NULL, answer);
 	}
-	idem_end(r, ik, status);
-	json_decref(status);
+	idem_end(r, ik, e == API_OK ? &q : NULL);
+	queued_free(&q);
 	json_decref(answer);
 	json_decref(errors);
 }
@@ -327,7 +436,7 @@ reply_job_status(struct req *r, const char *id, int status)
 {
 	PGresult	*res;
 	enum db_err	 err;
-	json_t		*o;
+	struct hs_jw	 w = { 0 };
 
 	if ((res = db_exec(r->w, ST_JOB_HOSTS, 1, &id, &err)) == NULL) {
 		reply_db_error(r, err);
@@ -336,9 +445,9 @@ reply_job_status(struct req *r, const char *id, int status)
 	if (PQntuples(res) == 0)
 		reply_problem(r, API_NOT_FOUND, "no job has this id", NULL);
 	else {
-		o = job_status(res, 0, PQntuples(res));
-		reply_json(r, status, o, NULL);
-		json_decref(o);
+		job_status(&w, res, 0, PQntuples(res));
+		reply_json_text(r, status, &w, NULL);
+		hs_jw_free(&w);
 	}
 	PQclear(res);
 }
@@ -470,7 +579,8 @@ void
 h_job_list(struct req *r, const char *arg)
 {
 	PGresult	*page = NULL, *hosts = NULL;
-	json_t		*out = NULL, *errors = NULL;
+	json_t		*errors = NULL;
+	struct hs_jw	 w = { 0 };
 	struct page	 pg;
 	const char	**ids = NULL, *params[2];
 	char		*lit = NULL;
@@ -512,7 +622,7 @@ h_job_list(struct req *r, const char *arg)
 		goto out;
 	}
 	/* Hosts come grouped by job; emit the groups in page order. */
-	out = json_array();
+	hs_jw_raw(&w, "[", 1);
 	for (i = 0; i < n; i++) {
 		int	 lo = 0, hi = PQntuples(hosts), mid;
 
@@ -526,14 +636,18 @@ h_job_list(struct req *r, const char *arg)
 		for (j = lo, k = lo; k < PQntuples(hosts) &&
 		    strcmp(PQgetvalue(hosts, k, HC_JOB), ids[i]) == 0; k++)
 			;
-		if (k > j)
-			json_array_append_new(out, job_status(hosts, j, k));
+		if (k > j) {
+			if (w.len > 1)
+				hs_jw_raw(&w, ",", 1);
+			job_status(&w, hosts, j, k);
+		}
 	}
-	reply_json(r, 200, out, pg.link[0] ? pg.link : NULL);
+	hs_jw_raw(&w, "]", 1);
+	reply_json_text(r, 200, &w, pg.link[0] ? pg.link : NULL);
 out:
 	free(lit);
 	free(ids);
-	json_decref(out);
+	hs_jw_free(&w);
 	json_decref(errors);
 	PQclear(page);
 	PQclear(hosts);

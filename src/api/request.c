@@ -360,6 +360,19 @@ reply_json(struct req *r, int status, const json_t *value,
 }
 
 void
+reply_json_text(struct req *r, int status, const struct hs_jw *w,
+    const char *extra_headers)
+{
+	if (w->failed || w->p == NULL) {
+		reply_problem(r, API_INTERNAL, "could not encode the response",
+		    NULL);
+		return;
+	}
+	send_response(r, status, "application/json; charset=utf-8",
+	    extra_headers, w->p, w->len);
+}
+
+void
 reply_problem(struct req *r, enum api_err e, const char *detail,
     const json_t *errors)
 {

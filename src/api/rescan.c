@@ -102,36 +102,49 @@ rescan_in_scope(const PGresult *rec, int i, json_t *errors,
 
 /*
  * Queues a one-host job re-scanning record row i; source says which route
- * asked.  Returns the job's HostScanJobStatus or NULL having answered the
+ * asked.  Adds the job's HostScanJobStatus to q; -1 having answered the
  * error.
  */
-static json_t *
-rescan_one(struct req *r, const PGresult *rec, int i, const char *source)
+static int
+rescan_one(struct req *r, const PGresult *rec, int i, const char *source,
+    struct queued *q)
 {
-	json_t		*rows = NULL, *status = NULL;
+	struct hs_jw	 w = { 0 };
+	struct new_host	 host;
+	struct new_job	 job = { NULL, &host, 1 };
+	unsigned char	*rnd = new_job_random(1);
+	int		 rc;
 
-	rows = json_pack("[{s:i, s:o, s:o, s:o, s:o, s:o, s:b, s:n, s:n, s:n,"
-	    " s:o, s:s, s:o}]",
-	    "ord", 0,
-	    "dns_host_name", col_str(rec, i, HR_DNS),
-	    "ip_address", col_str(rec, i, HR_IP),
-	    "os", col_str(rec, i, HR_OS),
-	    "credential_id", col_str(rec, i, HR_CRED),
-	    "platform_id", col_str(rec, i, HR_PLAT),
-	    "accept_first", 0,
-	    "trust_action", "certificate_type", "trusted_thumbprint",
-	    "ssh_port", col_bigint(rec, i, HR_PORT),
-	    "source", source,
-	    "host_id", col_str(rec, i, HR_ID));
-	if (rows == NULL) {
-		reply_problem(r, API_INTERNAL, "could not encode the job",
-		    NULL);
-		goto out;
-	}
-	status = job_create(r, rows, NULL, PQgetvalue(rec, i, HR_ID), NULL);
-out:
-	json_decref(rows);
-	return status;
+	host.host_id = PQgetvalue(rec, i, HR_ID);
+	host.dns = col_text(rec, i, HR_DNS);
+	host.ip = col_text(rec, i, HR_IP);
+	host.os = col_text(rec, i, HR_OS);
+	hs_jw_raw(&w, "[", 1);
+	new_job_record(&w, &host, 0, rnd);
+	hs_jw_lit(&w, ",\"dns_host_name\":");
+	hs_jw_str(&w, host.dns);
+	hs_jw_lit(&w, ",\"ip_address\":");
+	hs_jw_str(&w, host.ip);
+	hs_jw_lit(&w, ",\"os\":");
+	hs_jw_str(&w, host.os);
+	hs_jw_lit(&w, ",\"credential_id\":");
+	hs_jw_str(&w, col_text(rec, i, HR_CRED));
+	hs_jw_lit(&w, ",\"platform_id\":");
+	hs_jw_str(&w, col_text(rec, i, HR_PLAT));
+	hs_jw_lit(&w, ",\"accept_first\":false,\"trust_action\":null,"
+	    "\"certificate_type\":null,\"trusted_thumbprint\":null,"
+	    "\"ssh_port\":");
+	hs_jw_int(&w, col_int(rec, i, HR_PORT));
+	hs_jw_lit(&w, ",\"source\":");
+	hs_jw_str(&w, source);
+	hs_jw_lit(&w, ",\"host_id\":");
+	hs_jw_str(&w, host.host_id);
+	hs_jw_lit(&w, "}]");
+	job.records = w.p;
+	rc = job_create(r, &job, NULL, host.host_id, NULL, q);
+	hs_jw_free(&w);
+	free(rnd);
+	return rc;
 }
 
 /*
@@ -145,7 +158,8 @@ rescan_post(struct req *r, const char *id, enum api_err not_found,
     const char *source)
 {
 	PGresult	*rec = NULL;
-	json_t		*ids = NULL, *status = NULL, *ix = NULL;
+	json_t		*ids = NULL, *ix = NULL;
+	struct queued	 q;
 	json_t		*errors = json_object(), *refused = json_array();
 	struct idem	 ik;
 	const char	*why;
@@ -174,13 +188,13 @@ rescan_post(struct req *r, const char *id, enum api_err not_found,
 		reply_problem(r, API_VALIDATION, NULL, errors);
 		goto fail;
 	}
-	status = rescan_one(r, rec, i, source);
-	idem_end(r, &ik, status);
+	queued_init(&q, 0);
+	idem_end(r, &ik, rescan_one(r, rec, i, source, &q) == 0 ? &q : NULL);
+	queued_free(&q);
 	goto out;
 fail:
 	db_rollback(r->w);
 out:
-	json_decref(status);
 	json_decref(ids);
 	json_decref(ix);
 	json_decref(errors);
@@ -268,7 +282,8 @@ void
 h_rescan_multi(struct req *r, const char *arg)
 {
 	json_t		*root = NULL, *errors = json_object(), *ids = NULL;
-	json_t		*out = NULL, *ix = NULL, *st, *v, *refused = NULL;
+	json_t		*ix = NULL, *v, *refused = NULL;
+	struct queued	 q;
 	PGresult	*rec = NULL;
 	struct idem	 ik;
 	const char	*why;
@@ -302,22 +317,18 @@ h_rescan_multi(struct req *r, const char *arg)
 		reply_problem(r, API_VALIDATION, NULL, errors);
 		goto fail;
 	}
-	out = json_array();
+	queued_init(&q, 1);
 	json_array_foreach(ids, i, v) {
 		row = find_record(ix, json_string_value(v));
-		if ((st = rescan_one(r, rec, row, "ByHostId")) == NULL) {
-			json_decref(out);
-			out = NULL;
+		if (rescan_one(r, rec, row, "ByHostId", &q) == -1)
 			break;
-		}
-		json_array_append_new(out, st);
 	}
-	idem_end(r, &ik, out);
+	idem_end(r, &ik, i == json_array_size(ids) ? &q : NULL);
+	queued_free(&q);
 	goto out;
 fail:
 	db_rollback(r->w);
 out:
-	json_decref(out);
 	json_decref(ix);
 	json_decref(ids);
 	json_decref(root);
