@@ -75,20 +75,26 @@ sub served_by {
 # Sends requests ($send->() returns an HS::api answer) until each of the
 # worker pids in $workers has served one, at most $max requests.  Returns
 # { pid => [answers it gave] }; a pid not in $workers (a worker that was
-# replaced) is collected too, so a caller can tell.
+# replaced) is collected too, so a caller can tell.  A worker that has
+# answered is paused (SIGSTOP) until the end, so the next request goes to
+# one that has not: which idle worker accepts a connection is the
+# kernel's choice, and a run once saw the same worker take 80 in a row.
 sub until_every_worker {
 	my (%o) = @_;
 	my $log = $o{log} // responder_log();
 	my %want = map { $_ => 1 } @{$o{workers}};
 	my $max = $o{max} // 40 * keys %want;
-	my %by;
+	my (%by, %paused);
 	for (1 .. $max) {
 		my $off = log_size($log);
 		my $r = $o{send}->();
 		my $pid = served_by($r, $log, $off) // 'unknown';
 		push @{$by{$pid}}, $r;
 		last unless grep { !$by{$_} } keys %want;
+		$paused{$pid} = kill('STOP', $pid)
+		    if $want{$pid} && !$paused{$pid};
 	}
+	kill 'CONT', grep { $paused{$_} } keys %paused;
 	return \%by;
 }
 
