@@ -52,6 +52,13 @@ enum { HSD_EXIT_OK = 0, HSD_EXIT_ERR = 1, HSD_EXIT_USAGE = 2,
 #define HSD_MAX_KBDINT_ROUNDS		4
 #define HSD_WATCH_MS			100	/* watchdog: deadlines, stops */
 /*
+ * The ends of scans that stored nothing but their outcome (no host record,
+ * no inventory) are written up to HSD_FINISH_BATCH at a time: the first
+ * worker to arrive waits up to HSD_FINISH_GATHER_MS for others (store.c).
+ */
+#define HSD_FINISH_BATCH		32
+#define HSD_FINISH_GATHER_MS		2
+/*
  * Zones: each scheduler writes its row of the scheduler table every
  * HSD_BEAT_MS; one seen within HSD_SCHED_LIVE_S is running, one gone for
  * HSD_SCHED_FORGET_S is deleted.  Every HSD_ZONE_CHECK_MS the queued hosts
