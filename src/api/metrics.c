@@ -220,11 +220,11 @@ render(struct hs_mbuf *m, void *arg)
 			any |= hs_m_get(&sh->requests[s][c]) != 0;
 		if (!any)
 			continue;
-		lab.len = 0;
+		lab.w.len = 0;
 		series_labels(&lab, s);
-		if (lab.oom)
+		if (lab.w.failed)
 			break;
-		hs_mbuf_hist(m, "hostscan_api_request_duration_seconds", lab.p,
+		hs_mbuf_hist(m, "hostscan_api_request_duration_seconds", lab.w.p,
 		    &sh->latency[s], &hs_request_buckets);
 	}
 	hs_mbuf_free(&lab);

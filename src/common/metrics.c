@@ -40,27 +40,13 @@ hs_hist_observe(struct hs_hist *h, const struct hs_buckets *b, double seconds)
 	hs_m_add(&h->sum_us, (uint64_t)(seconds * 1e6 + 0.5));
 }
 
+/* The writer's growth stops at HS_METRICS_MAX_BYTES. */
 static int
-mbuf_grow(struct hs_mbuf *m, size_t need)
+mbuf_limit(void *arg, size_t more)
 {
-	size_t	 cap;
-	char	*p;
+	const struct hs_jw	*w = arg;
 
-	if (m->oom)
-		return -1;
-	if (m->len + need + 1 <= m->cap)
-		return 0;
-	cap = m->cap ? m->cap : 4096;
-	while (cap < m->len + need + 1)
-		cap *= 2;
-	if (cap > (size_t)HS_METRICS_MAX_BYTES ||
-	    (p = realloc(m->p, cap)) == NULL) {
-		m->oom = 1;
-		return -1;
-	}
-	m->p = p;
-	m->cap = cap;
-	return 0;
+	return w->cap + more > (size_t)HS_METRICS_MAX_BYTES ? -1 : 0;
 }
 
 void
@@ -69,15 +55,21 @@ hs_mbuf_printf(struct hs_mbuf *m, const char *fmt, ...)
 	va_list	 ap;
 	int	 n;
 
+	if (m->w.grow == NULL) {
+		m->w.grow = mbuf_limit;
+		m->w.arg = &m->w;
+	}
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0 || mbuf_grow(m, (size_t)n) != 0)
+	if (n < 0 || hs_jw_room(&m->w, (size_t)n) != 0) {
+		m->w.failed = 1;
 		return;
+	}
 	va_start(ap, fmt);
-	vsnprintf(m->p + m->len, m->cap - m->len, fmt, ap);
+	vsnprintf(m->w.p + m->w.len, m->w.cap - m->w.len, fmt, ap);
 	va_end(ap);
-	m->len += (size_t)n;
+	m->w.len += (size_t)n;
 }
 
 void
@@ -131,7 +123,7 @@ hs_mbuf_hist(struct hs_mbuf *m, const char *name, const char *labels,
 void
 hs_mbuf_free(struct hs_mbuf *m)
 {
-	free(m->p);
+	hs_jw_free(&m->w);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -218,8 +210,8 @@ answer(int fd, int status, int head, const struct hs_mbuf *body)
 {
 	struct timespec	 dl;
 	char		 hdr[256];
-	const char	*text = body ? body->p : reason(status);
-	size_t		 len = body ? body->len : strlen(text);
+	const char	*text = body ? body->w.p : reason(status);
+	size_t		 len = body ? body->w.len : strlen(text);
 	int		 n;
 
 	deadline_in(&dl, HS_METRICS_WRITE_MS);
@@ -354,7 +346,7 @@ hs_metrics_serve_one(int lfd, int wait_ms, hs_metrics_render render,
 		status = parse_line(buf, (size_t)len, &head);
 	if (status == 200) {
 		render(&m, arg);
-		if (m.oom)
+		if (m.w.failed || m.w.p == NULL)
 			status = 500;
 	}
 	if (status != 0)

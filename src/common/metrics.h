@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common.h"
+
 /*
  * Relaxed atomics: each counter is exact on its own; a scrape may see one
  * request's counter before its histogram, which Prometheus tolerates.
@@ -57,11 +59,12 @@ extern const struct hs_buckets hs_scan_buckets;		/* 0.1 s .. 1 h */
 void	 hs_hist_observe(struct hs_hist *, const struct hs_buckets *,
 	    double seconds);
 
-/* The exposition text as it is written; oom once an allocation failed. */
+/*
+ * The exposition text as it is written (w.p, w.len); w.failed once it
+ * would pass HS_METRICS_MAX_BYTES.
+ */
 struct hs_mbuf {
-	char	*p;
-	size_t	 len, cap;
-	int	 oom;
+	struct hs_jw	 w;
 };
 void	 hs_mbuf_printf(struct hs_mbuf *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -84,21 +84,21 @@ main(void)
 
 	memset(&m, 0, sizeof(m));
 	hs_mbuf_hist(&m, "x_seconds", "a=\"b\"", &h, &hs_request_buckets);
-	ok(strstr(m.p, "x_seconds_bucket{a=\"b\",le=\"0.001\"} 2\n") != NULL,
+	ok(strstr(m.w.p, "x_seconds_bucket{a=\"b\",le=\"0.001\"} 2\n") != NULL,
 	    "first bucket line");
-	ok(strstr(m.p, "x_seconds_bucket{a=\"b\",le=\"+Inf\"} 4\n") != NULL,
+	ok(strstr(m.w.p, "x_seconds_bucket{a=\"b\",le=\"+Inf\"} 4\n") != NULL,
 	    "+Inf is cumulative");
-	ok(strstr(m.p, "x_seconds_count{a=\"b\"} 4\n") != NULL,
+	ok(strstr(m.w.p, "x_seconds_count{a=\"b\"} 4\n") != NULL,
 	    "_count equals +Inf");
-	ok(strstr(m.p, "x_seconds_sum{a=\"b\"} 99.002100\n") != NULL,
+	ok(strstr(m.w.p, "x_seconds_sum{a=\"b\"} 99.002100\n") != NULL,
 	    "_sum in seconds");
 	hs_mbuf_free(&m);
 	hs_mbuf_hist(&m, "y", "", &h, &hs_request_buckets);
-	ok(strstr(m.p, "y_bucket{le=\"0.001\"} 2\n") != NULL &&
-	    strstr(m.p, "y_count 4\n") != NULL, "no labels: no stray comma or braces");
+	ok(strstr(m.w.p, "y_bucket{le=\"0.001\"} 2\n") != NULL &&
+	    strstr(m.w.p, "y_count 4\n") != NULL, "no labels: no stray comma or braces");
 	hs_mbuf_free(&m);
 	hs_mbuf_label(&m, "route", "a\"b\\c\nd");
-	is_str(m.p, "route=\"a\\\"b\\\\c\\nd\"", "label values escaped");
+	is_str(m.w.p, "route=\"a\\\"b\\\\c\\nd\"", "label values escaped");
 	hs_mbuf_free(&m);
 
 	ok(hs_metrics_listen("127.0.0.1", err, sizeof(err)) == -1,
