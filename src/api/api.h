@@ -260,6 +260,7 @@ struct queued {
 	json_t		*ids;		/* a JSON array of the jobs' ids */
 	int		 many;		/* answered as an array, even of one */
 };
+/* An array's "[" is written at once when many, its "]" by idem_end. */
 void	 queued_init(struct queued *, int many);
 void	 queued_free(struct queued *);
 /*
@@ -291,11 +292,21 @@ struct new_job {
  */
 unsigned char *new_job_random(size_t n);
 /*
- * Opens record i: its row ids from rnd (32 bytes of new_job_random's) and
- * its keys up to "ord" (hostreq.c, rescan.c).
+ * What one host's record says, besides the ids chosen for it: the columns
+ * of host_scan_host that ST_JOB_INSERT fills (NULL and -1 are null).
  */
-void	 new_job_record(struct hs_jw *, struct new_host *, size_t i,
-	    const unsigned char rnd[32]);
+struct new_record {
+	const char	*dns, *ip, *os, *cred, *plat, *thumbprint, *source;
+	const char	*host_id;	/* a re-scan's host record */
+	int		 accept_first, trust_action, certificate_type, ssh_port;
+};
+/*
+ * Writes record i of a job (hostreq.c, rescan.c): its row ids from rnd
+ * (32 bytes of new_job_random's), then rec; and fills host for the job's
+ * first status.
+ */
+void	 new_job_record(struct hs_jw *, struct new_host *host, size_t i,
+	    const unsigned char rnd[32], const struct new_record *rec);
 void	 new_job_free(struct new_job *);
 /*
  * Queues job and adds its status to q; -1 after answering the error, or,
@@ -381,7 +392,7 @@ struct idem {
 	char	 fp[65];			/* hex BLAKE2b-256 */
 };
 int	 idem_start(struct req *, struct idem *, int many, int want_tx);
-void	 idem_end(struct req *, struct idem *, const struct queued *q);
+void	 idem_end(struct req *, struct idem *, struct queued *q);
 
 /* db.c: every SQL statement of the responder */
 enum stmt {

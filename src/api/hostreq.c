@@ -378,16 +378,6 @@ out:
 	return rc;
 }
 
-/* -1 (null in the API) is JSON null. */
-static void
-opt_int(struct hs_jw *w, int v)
-{
-	if (v < 0)
-		hs_jw_raw(w, "null", 4);
-	else
-		hs_jw_int(w, v);
-}
-
 /*
  * The job of the items: the records ST_JOB_INSERT reads, one per item, in
  * order, as a JSON array written without a tree (10 000 of them are
@@ -397,43 +387,29 @@ static void
 insert_rows(const struct hs_host_req *h, const struct item_ids *ids,
     size_t n, struct new_job *job)
 {
-	struct hs_jw	 w = { 0 };
-	unsigned char	*rnd = new_job_random(n);
-	size_t		 i;
+	struct hs_jw		 w = { 0 };
+	struct new_record	 rec;
+	unsigned char		*rnd = new_job_random(n);
+	size_t			 i;
 
 	job->hosts = hs_xmalloc((n + 1) * sizeof(*job->hosts));
 	job->n = n;
 	(void)hs_jw_room(&w, n * HOST_RECORD_BYTES);
 	hs_jw_raw(&w, "[", 1);
 	for (i = 0; i < n; i++) {
-		job->hosts[i].host_id = NULL;
-		job->hosts[i].dns = h[i].dns_host_name;
-		job->hosts[i].ip = h[i].ip_address;
-		job->hosts[i].os = h[i].os;
-		new_job_record(&w, &job->hosts[i], i, rnd + 32 * i);
-		hs_jw_lit(&w, ",\"dns_host_name\":");
-		hs_jw_str(&w, h[i].dns_host_name);
-		hs_jw_lit(&w, ",\"ip_address\":");
-		hs_jw_str(&w, h[i].ip_address);
-		hs_jw_lit(&w, ",\"os\":");
-		hs_jw_str(&w, h[i].os);
-		hs_jw_lit(&w, ",\"credential_id\":");
-		hs_jw_str(&w, ids[i].cred[0] ? ids[i].cred : NULL);
-		hs_jw_lit(&w, ",\"platform_id\":");
-		hs_jw_str(&w, ids[i].plat[0] ? ids[i].plat : NULL);
-		hs_jw_lit(&w, h[i].accept_first ? ",\"accept_first\":true" :
-		    ",\"accept_first\":false");
-		hs_jw_lit(&w, ",\"trust_action\":");
-		opt_int(&w, h[i].trust_action);
-		hs_jw_lit(&w, ",\"certificate_type\":");
-		opt_int(&w, h[i].certificate_type);
-		hs_jw_lit(&w, ",\"trusted_thumbprint\":");
-		hs_jw_str(&w, h[i].trusted_thumbprint);
-		hs_jw_lit(&w, ",\"ssh_port\":");
-		hs_jw_int(&w, h[i].ssh_port);
-		hs_jw_lit(&w, ",\"source\":");
-		hs_jw_str(&w, h[i].source);
-		hs_jw_raw(&w, "}", 1);
+		rec.dns = h[i].dns_host_name;
+		rec.ip = h[i].ip_address;
+		rec.os = h[i].os;
+		rec.cred = ids[i].cred[0] ? ids[i].cred : NULL;
+		rec.plat = ids[i].plat[0] ? ids[i].plat : NULL;
+		rec.thumbprint = h[i].trusted_thumbprint;
+		rec.source = h[i].source;
+		rec.host_id = NULL;
+		rec.accept_first = h[i].accept_first;
+		rec.trust_action = h[i].trust_action;
+		rec.certificate_type = h[i].certificate_type;
+		rec.ssh_port = h[i].ssh_port;
+		new_job_record(&w, &job->hosts[i], i, rnd + 32 * i, &rec);
 	}
 	hs_jw_raw(&w, "]", 1);
 	job->records = w.p;

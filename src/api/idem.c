@@ -219,21 +219,13 @@ out:
 }
 
 void
-idem_end(struct req *r, struct idem *ik, const struct queued *q)
+idem_end(struct req *r, struct idem *ik, struct queued *q)
 {
-	struct hs_jw	 w = { 0 };
-
 	if (q == NULL || !idem_commit(r, ik, q)) {
 		db_rollback(r->w);
 		return;
 	}
-	if (!q->many) {
-		reply_json_text(r, 200, &q->text, NULL);
-		return;
-	}
-	hs_jw_raw(&w, "[", 1);
-	hs_jw_raw(&w, q->text.p != NULL ? q->text.p : "", q->text.len);
-	hs_jw_raw(&w, "]", 1);
-	reply_json_text(r, 200, &w, NULL);
-	hs_jw_free(&w);
+	if (q->many)
+		hs_jw_raw(&q->text, "]", 1);
+	reply_json_text(r, 200, &q->text, NULL);
 }

@@ -91,6 +91,8 @@ queued_init(struct queued *q, int many)
 	memset(q, 0, sizeof(*q));
 	q->ids = json_array();
 	q->many = many;
+	if (many)
+		hs_jw_raw(&q->text, "[", 1);
 }
 
 void
@@ -101,20 +103,59 @@ queued_free(struct queued *q)
 	q->ids = NULL;
 }
 
+/* -1 (null in the API) is JSON null. */
+static void
+opt_int(struct hs_jw *w, int v)
+{
+	if (v < 0)
+		hs_jw_raw(w, "null", 4);
+	else
+		hs_jw_int(w, v);
+}
+
 void
-new_job_record(struct hs_jw *w, struct new_host *h, size_t i,
-    const unsigned char rnd[32])
+new_job_record(struct hs_jw *w, struct new_host *host, size_t i,
+    const unsigned char rnd[32], const struct new_record *rec)
 {
 	char	 aq[HS_UUID_LEN + 1];
 
-	hs_uuid_v4(rnd, h->id);
+	hs_uuid_v4(rnd, host->id);
 	hs_uuid_v4(rnd + 16, aq);
+	host->host_id = rec->host_id;
+	host->dns = rec->dns;
+	host->ip = rec->ip;
+	host->os = rec->os;
 	hs_jw_lit(w, i == 0 ? "{\"id\":\"" : ",{\"id\":\"");
-	hs_jw_raw(w, h->id, HS_UUID_LEN);
+	hs_jw_raw(w, host->id, HS_UUID_LEN);
 	hs_jw_lit(w, "\",\"aq\":\"");
 	hs_jw_raw(w, aq, HS_UUID_LEN);
 	hs_jw_lit(w, "\",\"ord\":");
 	hs_jw_int(w, (long long)i);
+	hs_jw_lit(w, ",\"dns_host_name\":");
+	hs_jw_str(w, rec->dns);
+	hs_jw_lit(w, ",\"ip_address\":");
+	hs_jw_str(w, rec->ip);
+	hs_jw_lit(w, ",\"os\":");
+	hs_jw_str(w, rec->os);
+	hs_jw_lit(w, ",\"credential_id\":");
+	hs_jw_str(w, rec->cred);
+	hs_jw_lit(w, ",\"platform_id\":");
+	hs_jw_str(w, rec->plat);
+	hs_jw_lit(w, rec->accept_first ? ",\"accept_first\":true" :
+	    ",\"accept_first\":false");
+	hs_jw_lit(w, ",\"trust_action\":");
+	opt_int(w, rec->trust_action);
+	hs_jw_lit(w, ",\"certificate_type\":");
+	opt_int(w, rec->certificate_type);
+	hs_jw_lit(w, ",\"trusted_thumbprint\":");
+	hs_jw_str(w, rec->thumbprint);
+	hs_jw_lit(w, ",\"ssh_port\":");
+	hs_jw_int(w, rec->ssh_port);
+	hs_jw_lit(w, ",\"source\":");
+	hs_jw_str(w, rec->source);
+	hs_jw_lit(w, ",\"host_id\":");
+	hs_jw_str(w, rec->host_id);
+	hs_jw_raw(w, "}", 1);
 }
 
 void

@@ -84,14 +84,11 @@ static int
 rescan_in_scope(const PGresult *rec, int i, json_t *errors,
     const char *path, json_t *refused)
 {
-	const char	*dns = PQgetisnull(rec, i, HR_DNS) ? NULL :
-	    PQgetvalue(rec, i, HR_DNS);
-	const char	*ip = PQgetisnull(rec, i, HR_IP) ? NULL :
-	    PQgetvalue(rec, i, HR_IP);
+	const char	*dns = col_text(rec, i, HR_DNS);
+	const char	*ip = col_text(rec, i, HR_IP);
 	const char	*msg;
 
-	if (scope_allows(PQgetisnull(rec, i, HR_SCOPE) ? NULL :
-	    PQgetvalue(rec, i, HR_SCOPE), dns, ip, &msg))
+	if (scope_allows(col_text(rec, i, HR_SCOPE), dns, ip, &msg))
 		return 1;
 	hs_errors_add(errors, path, msg);
 	if (strcmp(msg, SCOPE_REFUSED_MSG) == 0)
@@ -109,39 +106,29 @@ static int
 rescan_one(struct req *r, const PGresult *rec, int i, const char *source,
     struct queued *q)
 {
-	struct hs_jw	 w = { 0 };
-	struct new_host	 host;
-	struct new_job	 job = { NULL, &host, 1 };
-	unsigned char	*rnd = new_job_random(1);
-	int		 rc;
+	struct hs_jw		 w = { 0 };
+	struct new_host		 host;
+	struct new_job		 job = { NULL, &host, 1 };
+	struct new_record	 nr = {
+		.dns = col_text(rec, i, HR_DNS),
+		.ip = col_text(rec, i, HR_IP),
+		.os = col_text(rec, i, HR_OS),
+		.cred = col_text(rec, i, HR_CRED),
+		.plat = col_text(rec, i, HR_PLAT),
+		.source = source,
+		.host_id = PQgetvalue(rec, i, HR_ID),
+		.trust_action = -1,
+		.certificate_type = -1,
+		.ssh_port = col_int(rec, i, HR_PORT),
+	};
+	unsigned char		*rnd = new_job_random(1);
+	int			 rc;
 
-	host.host_id = PQgetvalue(rec, i, HR_ID);
-	host.dns = col_text(rec, i, HR_DNS);
-	host.ip = col_text(rec, i, HR_IP);
-	host.os = col_text(rec, i, HR_OS);
 	hs_jw_raw(&w, "[", 1);
-	new_job_record(&w, &host, 0, rnd);
-	hs_jw_lit(&w, ",\"dns_host_name\":");
-	hs_jw_str(&w, host.dns);
-	hs_jw_lit(&w, ",\"ip_address\":");
-	hs_jw_str(&w, host.ip);
-	hs_jw_lit(&w, ",\"os\":");
-	hs_jw_str(&w, host.os);
-	hs_jw_lit(&w, ",\"credential_id\":");
-	hs_jw_str(&w, col_text(rec, i, HR_CRED));
-	hs_jw_lit(&w, ",\"platform_id\":");
-	hs_jw_str(&w, col_text(rec, i, HR_PLAT));
-	hs_jw_lit(&w, ",\"accept_first\":false,\"trust_action\":null,"
-	    "\"certificate_type\":null,\"trusted_thumbprint\":null,"
-	    "\"ssh_port\":");
-	hs_jw_int(&w, col_int(rec, i, HR_PORT));
-	hs_jw_lit(&w, ",\"source\":");
-	hs_jw_str(&w, source);
-	hs_jw_lit(&w, ",\"host_id\":");
-	hs_jw_str(&w, host.host_id);
-	hs_jw_lit(&w, "}]");
+	new_job_record(&w, &host, 0, rnd, &nr);
+	hs_jw_raw(&w, "]", 1);
 	job.records = w.p;
-	rc = job_create(r, &job, NULL, host.host_id, NULL, q);
+	rc = job_create(r, &job, NULL, nr.host_id, NULL, q);
 	hs_jw_free(&w);
 	free(rnd);
 	return rc;

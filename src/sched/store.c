@@ -23,8 +23,8 @@ enum st {
 	ST_HOST_BY_ENDPOINT, ST_CREDENTIAL, ST_AUDIT, ST_LOCK,
 	ST_HOST_UPDATE, ST_HOST_INSERT_DNS, ST_HOST_INSERT_IP, ST_INV_USERS,
 	ST_INV_GROUPS, ST_INV_MEMBERS, ST_INV_SERVICES, ST_INV_TASKS,
-	ST_INV_SOFTWARE, ST_FINISH, ST_FINISH_MANY, ST_TIMEOUT, ST_QUEUE_DEPTH, ST_BEAT,
-	ST_UNREGISTER, ST_ZONE_WAIT, ST__MAX
+	ST_INV_SOFTWARE, ST_FINISH, ST_FINISH_MANY, ST_TIMEOUT, ST_QUEUE_DEPTH,
+	ST_BEAT, ST_UNREGISTER, ST_ZONE_WAIT, ST__MAX
 };
 
 #define HOST_SET \
@@ -1175,9 +1175,10 @@ log_array(const struct hsd_log *l, int field)
 /*
  * The ends of scans that store only their outcome, gathered by a leader:
  * the first worker to arrive waits up to HSD_FINISH_GATHER_MS (or until
- * HSD_FINISH_BATCH have come), writes them all with ST_FINISH_MANY and
- * wakes each with its own outcome; those that come meanwhile wait for the
- * next leader, one of themselves.  At bench/queue's rate, one statement
+ * HSD_FINISH_BATCH have come), writes all that came with ST_FINISH_MANY
+ * and wakes each with its own outcome; those that come meanwhile wait for
+ * the next leader, one of themselves.  A batch is never more than the
+ * scheduler's workers, each waiting on its own request.  At bench/queue's rate, one statement
  * per scan spent about a fifth of PostgreSQL's CPU on a statement's fixed
  * costs (plan, executor start, commit) and one commit per host.
  */
@@ -1197,10 +1198,17 @@ static struct {
 	int		 leading;
 } fin = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0, 0 };
 
-/* The array literals of one batch: ten of the scans, five of log lines. */
+/*
+ * The array literals of one batch, in ST_FINISH_MANY's parameter order
+ * ($2 is FA_ID): nine with an element per scan, five with one per log
+ * line.
+ */
+enum { FA_ID, FA_ATTEMPT, FA_STATE, FA_REASON, FA_DESC, FA_HOST, FA_KEY_TYPE,
+	FA_KEY, FA_FP, FA_LOG_ID, FA_LOG_LEVEL, FA_LOG_STEP, FA_LOG_MSG,
+	FA_LOG_AT, FA__MAX };
 struct fin_arrays {
-	char	*a[15];
-	size_t	 len[15], cap[15];
+	char	*a[FA__MAX];
+	size_t	 len[FA__MAX], cap[FA__MAX];
 };
 
 /*
@@ -1221,55 +1229,54 @@ fin_put(struct fin_arrays *f, int k, const char *v, int first)
 	arr_add(&f->a[k], &f->len[k], &f->cap[k], v, first);
 }
 
-static int
+/* Sets each request's rc when the statement ran; leaves -1 when not. */
+static void
 finish_many(PGconn *c, const struct hsd_opts *o, struct fin_req *batch)
 {
 	struct fin_arrays	 f;
 	struct fin_req		*q;
-	const char		*params[15];
+	const char		*params[1 + FA__MAX];
 	PGresult		*res;
 	char			 num[3][16], at[32];
-	int			 k, row, nscan = 0, nline = 0, rc = -1;
+	int			 k, row, first_scan = 1, first_line = 1;
 	size_t			 i;
 
 	memset(&f, 0, sizeof(f));
-	for (q = batch; q != NULL; q = q->next) {
+	for (q = batch; q != NULL; q = q->next, first_scan = 0) {
 		const struct hsd_result	*r = q->r;
 
 		snprintf(num[0], sizeof(num[0]), "%d", q->j->attempt);
 		snprintf(num[1], sizeof(num[1]), "%d", r->state);
 		snprintf(num[2], sizeof(num[2]), "%d", r->reason);
-		fin_put(&f, 1, q->j->id, nscan == 0);
-		fin_put(&f, 2, num[0], nscan == 0);
-		fin_put(&f, 3, num[1], nscan == 0);
-		fin_put(&f, 4, num[2], nscan == 0);
-		fin_put(&f, 5, r->desc, nscan == 0);
-		fin_put(&f, 6, r->host_id[0] != '\0' ? r->host_id : NULL,
-		    nscan == 0);
-		fin_put(&f, 7, r->key_type, nscan == 0);
-		fin_put(&f, 8, r->key_b64, nscan == 0);
-		fin_put(&f, 9, r->fingerprint, nscan == 0);
-		nscan++;
-		for (i = 0; i < r->log.n; i++, nline++) {
+		fin_put(&f, FA_ID, q->j->id, first_scan);
+		fin_put(&f, FA_ATTEMPT, num[0], first_scan);
+		fin_put(&f, FA_STATE, num[1], first_scan);
+		fin_put(&f, FA_REASON, num[2], first_scan);
+		fin_put(&f, FA_DESC, r->desc, first_scan);
+		fin_put(&f, FA_HOST, r->host_id[0] != '\0' ? r->host_id :
+		    NULL, first_scan);
+		fin_put(&f, FA_KEY_TYPE, r->key_type, first_scan);
+		fin_put(&f, FA_KEY, r->key_b64, first_scan);
+		fin_put(&f, FA_FP, r->fingerprint, first_scan);
+		for (i = 0; i < r->log.n; i++, first_line = 0) {
 			snprintf(at, sizeof(at), "%.6f", r->log.e[i].at);
-			fin_put(&f, 10, q->j->id, nline == 0);
-			fin_put(&f, 11, r->log.e[i].level, nline == 0);
-			fin_put(&f, 12, r->log.e[i].step, nline == 0);
-			fin_put(&f, 13, r->log.e[i].msg, nline == 0);
-			fin_put(&f, 14, at, nline == 0);
+			fin_put(&f, FA_LOG_ID, q->j->id, first_line);
+			fin_put(&f, FA_LOG_LEVEL, r->log.e[i].level, first_line);
+			fin_put(&f, FA_LOG_STEP, r->log.e[i].step, first_line);
+			fin_put(&f, FA_LOG_MSG, r->log.e[i].msg, first_line);
+			fin_put(&f, FA_LOG_AT, at, first_line);
 		}
 	}
 	params[0] = o->instance;
-	for (k = 1; k < 15; k++) {
-		if (f.a[k] == NULL) {
+	for (k = 0; k < FA__MAX; k++) {
+		if (f.a[k] == NULL)
 			f.a[k] = hs_strdup("{}");
-			continue;
+		else {
+			f.a[k][f.len[k]++] = '}';
+			f.a[k][f.len[k]] = '\0';
 		}
-		f.a[k][f.len[k]++] = '}';
-		f.a[k][f.len[k]] = '\0';
+		params[1 + k] = f.a[k];
 	}
-	for (k = 1; k < 15; k++)
-		params[k] = f.a[k];
 	if ((res = run(c, ST_FINISH_MANY, params, 0)) != NULL) {
 		for (q = batch; q != NULL; q = q->next) {
 			q->rc = 0;
@@ -1279,11 +1286,9 @@ finish_many(PGconn *c, const struct hsd_opts *o, struct fin_req *batch)
 					q->rc = 1;
 		}
 		PQclear(res);
-		rc = 0;
 	}
-	for (k = 1; k < 15; k++)
+	for (k = 0; k < FA__MAX; k++)
 		free(f.a[k]);
-	return rc;
 }
 
 /* 1 stored, 0 fenced, -1 not written (the caller writes it alone). */
@@ -1322,7 +1327,7 @@ finish_batched(struct db_pool *p, const struct hsd_opts *o,
 	pthread_mutex_unlock(&fin.mu);
 
 	if ((c = db_acquire(p)) != NULL) {
-		(void)finish_many(c, o, batch);
+		finish_many(c, o, batch);
 		db_release(p, c);
 	}
 
